@@ -1,0 +1,120 @@
+"""Input validation shared by the whole library.
+
+The rule throughout: bad input gets a clear error, never a silent broadcast,
+a silent dtype change or a NaN that surfaces a thousand steps later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating[Any]]
+
+SUPPORTED_DTYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class ShapeError(ValueError):
+    """Arrays whose shapes do not fit together."""
+
+
+class DTypeError(TypeError):
+    """An array whose dtype is not the one the network computes in."""
+
+
+class NonFiniteError(ValueError):
+    """NaN or infinity where a finite number is required."""
+
+
+def as_dtype(dtype: Any) -> np.dtype[Any]:
+    """Normalise ``dtype`` ("float64", np.float32, ...) and refuse anything but float32/64."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise DTypeError(f"unknown dtype {dtype!r}; use 'float32' or 'float64'") from exc
+    if resolved not in SUPPORTED_DTYPES:
+        raise DTypeError(f"dtype {resolved} is not supported; use 'float32' or 'float64'")
+    return resolved
+
+
+def check_array(
+    value: Any,
+    name: str,
+    dtype: np.dtype[Any],
+    *,
+    ndim: int | None = None,
+    finite: bool = True,
+) -> Array:
+    """Return ``value`` as an array of exactly ``dtype``.
+
+    Nested lists and integer arrays are converted (that loses nothing); a floating array
+    of another precision is refused, because converting it is exactly the silent upcast
+    or downcast that makes two implementations disagree for no visible reason.
+    """
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and value.dtype != dtype:
+            raise DTypeError(
+                f"{name} has dtype {value.dtype} but the network computes in {dtype}; "
+                f"convert it explicitly with {name}.astype(np.{dtype.name})"
+            )
+        if value.dtype.kind not in "fiub":
+            raise DTypeError(f"{name} has non-numeric dtype {value.dtype}")
+        array = value.astype(dtype, copy=False)
+    else:
+        try:
+            array = np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError) as exc:
+            raise DTypeError(f"{name} cannot be read as a {dtype} array: {exc}") from exc
+    if ndim is not None and array.ndim != ndim:
+        raise ShapeError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    if finite:
+        check_finite(array, name)
+    return array
+
+
+def check_finite(array: Array, name: str) -> None:
+    """Raise NonFiniteError naming the first offending index."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise NonFiniteError(
+            f"{name} contains {int(bad.sum())} non-finite value(s); first at index {first}: "
+            f"{array[first]!r}"
+        )
+
+
+def check_same_shape(y_pred: Array, y_true: Array) -> None:
+    """Targets must have exactly the shape of the predictions.
+
+    A ``(N,)`` target against ``(N, 1)`` predictions would broadcast to ``(N, N)`` in
+    NumPy and in torch and give a plausible-looking but wrong loss, so it is refused.
+    """
+    if y_pred.shape != y_true.shape:
+        hint = ""
+        if y_true.ndim == 1 and y_pred.ndim == 2 and y_pred.shape == (y_true.shape[0], 1):
+            hint = "; reshape the target with y.reshape(-1, 1)"
+        raise ShapeError(
+            f"target shape {y_true.shape} does not match prediction shape {y_pred.shape}{hint}"
+        )
+
+
+def check_choice(kind: str, name: str, valid: Iterable[str]) -> str:
+    """Refuse an unknown name, listing the valid ones."""
+    options = sorted(valid)
+    if name not in options:
+        raise ValueError(f"unknown {kind} {name!r}; valid: {', '.join(options)}")
+    return name
+
+
+def check_keys(kind: str, given: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Refuse unknown keyword options, listing the allowed ones."""
+    allowed_set = set(allowed)
+    unknown = sorted(set(given) - allowed_set)
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {', '.join(unknown)} for {kind}; "
+            f"allowed: {', '.join(sorted(allowed_set)) or 'none'}"
+        )

@@ -1,0 +1,296 @@
+"""Losses: a scalar value and its gradient with respect to the prediction.
+
+Every loss states its reduction, because the frameworks differ there and a factor of N or K
+in the gradient is the commonest parity bug.  Notation: ``p`` predictions and ``y`` targets,
+both ``(N, K)`` (N samples, K outputs); ``mean`` divides by ``N*K``, ``batch_mean`` sums over
+the K outputs and divides by N, ``sum`` adds everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._checks import Array, ShapeError, check_choice, check_keys, check_same_shape
+
+REDUCTIONS = ("mean", "batch_mean", "sum")
+
+
+def _divisor(y: Array, reduction: str) -> int:
+    """What the summed loss is divided by under ``reduction``."""
+    if reduction == "mean":
+        return y.size
+    if reduction == "batch_mean":
+        return y.shape[0]
+    return 1
+
+
+class Loss:
+    """Base class: subclasses give ``elementwise_value`` and ``elementwise_gradient``.
+
+    ``value = sum(elementwise_value) / divisor`` and so ``gradient = elementwise_gradient /
+    divisor``; losses that are not a plain sum (softmax cross-entropy) override both.
+    """
+
+    name: ClassVar[str]
+    reduction: str = "mean"
+
+    def elementwise_value(self, p: Array, y: Array) -> Array:
+        raise NotImplementedError
+
+    def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def _check(self, p: Array, y: Array) -> None:
+        check_same_shape(p, y)
+        if p.ndim != 2:
+            raise ShapeError(f"predictions must be 2-D (N, n_out), got shape {p.shape}")
+
+    def value(self, p: Array, y: Array) -> np.floating[Any]:
+        self._check(p, y)
+        total = self.elementwise_value(p, y).sum()
+        return p.dtype.type(total / _divisor(y, self.reduction))
+
+    def gradient(self, p: Array, y: Array) -> Array:
+        """``dL/dp``, the same shape as ``p``."""
+        self._check(p, y)
+        return self.elementwise_gradient(p, y) / p.dtype.type(_divisor(y, self.reduction))
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({options})"
+
+
+class SquaredError(Loss):
+    """``scale * (p - y)^2`` reduced by ``reduction``; gradient ``2 scale (p - y) / divisor``.
+
+    Registered as ``sse`` (scale 1, sum), ``half_sse`` (scale 1/2, sum: the textbook
+    ``1/2 sum (d - o)^2`` whose gradient is plainly ``o - d``) and ``mse`` (scale 1, mean).
+
+    MSE with several outputs: torch ``MSELoss()`` averages all N*K elements; Keras averages
+    over the last axis, then ``sum_over_batch_size`` averages over N: also ``sum / (N*K)``.
+    So both equal ``mse`` here; only a per-sample *sum* over outputs (``batch_mean``) differs.
+    """
+
+    name = "squared_error"
+
+    def __init__(self, scale: float = 1.0, reduction: str = "mean") -> None:
+        self.scale = float(scale)
+        self.reduction = check_choice("reduction", reduction, REDUCTIONS)
+
+    def params(self) -> dict[str, Any]:
+        return {"scale": self.scale, "reduction": self.reduction}
+
+    def elementwise_value(self, p: Array, y: Array) -> Array:
+        diff = p - y
+        return self.scale * diff * diff
+
+    def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        return (2.0 * self.scale) * (p - y)
+
+
+def _check_unit_interval(values: Array, what: str) -> None:
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            f"{what} must lie in [0, 1] for binary cross-entropy; got range "
+            f"[{values.min()!r}, {values.max()!r}] (for raw scores use 'bce_logits')"
+        )
+
+
+class BinaryCrossEntropy(Loss):
+    """``-(y log p + (1 - y) log(1 - p))`` on probabilities ``p``.
+
+    ``clip`` names how each framework keeps the logarithm finite:
+
+    - ``"keras"``: ``p`` is clipped to ``[epsilon, 1 - epsilon]`` (Keras ``epsilon()`` is
+      1e-7) and the gradient is zero where clipping acted, as for ``tf.clip_by_value``.
+    - ``"torch"``: ``BCELoss`` clamps each ``log`` at -100; its backward is
+      ``(p - y) / max(p (1 - p), 1e-12)``, which is what ``gradient`` returns.
+    - ``"none"``: the plain formula; ``p`` must lie strictly inside (0, 1).
+
+    With ``reduction="batch_mean"`` and ``clip="none"`` this is the logistic cost of the
+    course notes, ``-1/m sum_i sum_k [...]`` (registered as ``logistic``).
+    """
+
+    name = "bce"
+    TORCH_LOG_FLOOR = -100.0
+    TORCH_GRAD_EPS = 1e-12
+
+    def __init__(self, clip: str = "none", epsilon: float = 1e-7, reduction: str = "mean"):
+        self.clip = check_choice("bce clip", clip, ("keras", "torch", "none"))
+        self.epsilon = float(epsilon)
+        self.reduction = check_choice("reduction", reduction, REDUCTIONS)
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"clip": self.clip, "reduction": self.reduction}
+        if self.clip == "keras":
+            out["epsilon"] = self.epsilon
+        return out
+
+    def _check(self, p: Array, y: Array) -> None:
+        super()._check(p, y)
+        _check_unit_interval(p, "predictions")
+        _check_unit_interval(y, "targets")
+        if self.clip == "none" and p.size and (p.min() <= 0 or p.max() >= 1):
+            raise ValueError(
+                "bce with clip='none' needs predictions strictly inside (0, 1); a saturated "
+                "sigmoid gives 0 or 1: use clip='keras'/'torch' or the logits form 'bce_logits'"
+            )
+
+    def _clipped(self, p: Array) -> Array:
+        return np.clip(p, self.epsilon, 1.0 - self.epsilon) if self.clip == "keras" else p
+
+    def elementwise_value(self, p: Array, y: Array) -> Array:
+        q = self._clipped(p)
+        with np.errstate(divide="ignore"):  # log(0) = -inf is then clamped (torch rule)
+            log_p, log_1mp = np.log(q), np.log(1.0 - q)
+        if self.clip == "torch":
+            log_p = np.maximum(log_p, self.TORCH_LOG_FLOOR)
+            log_1mp = np.maximum(log_1mp, self.TORCH_LOG_FLOOR)
+        return -(y * log_p + (1.0 - y) * log_1mp)
+
+    def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        if self.clip == "torch":
+            return (p - y) / np.maximum((1.0 - p) * p, self.TORCH_GRAD_EPS)
+        q = self._clipped(p)
+        grad = -y / q + (1.0 - y) / (1.0 - q)
+        if self.clip == "keras":
+            inside = (p >= self.epsilon) & (p <= 1.0 - self.epsilon)
+            grad = np.where(inside, grad, 0.0)
+        return grad
+
+
+class BinaryCrossEntropyWithLogits(Loss):
+    """BCE on raw scores ``s`` (``p = sigmoid(s)``), mean over all elements.
+
+    Value ``max(s, 0) - s y + log(1 + exp(-|s|))`` (no overflow for any s); gradient
+    ``sigmoid(s) - y``.  This form agrees across frameworks without any clipping.
+    """
+
+    name = "bce_logits"
+
+    def _check(self, p: Array, y: Array) -> None:
+        super()._check(p, y)
+        _check_unit_interval(y, "targets")
+
+    def elementwise_value(self, p: Array, y: Array) -> Array:
+        return np.maximum(p, 0.0) - p * y + np.log1p(np.exp(-np.abs(p)))
+
+    def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        from .activations import Sigmoid
+
+        return Sigmoid().forward(p) - y
+
+
+class CategoricalCrossEntropy(Loss):
+    """``-sum_k y_k log p_k`` per row on probabilities, mean over rows.
+
+    ``convention="keras"`` reproduces Keras: rows of ``p`` are first divided by their sum
+    and then clipped to ``[epsilon, 1 - epsilon]``.  The normalisation has a gradient of
+    its own: with ``q = p / s``, ``dL/dp_j = (dL/dq_j - sum_i dL/dq_i q_i) / s``.  For a
+    softmax output that differs from the plain ``-y/p`` by a constant per row, which the
+    softmax Jacobian then removes, so the parameter gradients still agree.
+    ``convention="none"``: the plain formula (torch has no probability form; the mirror
+    writes ``-(y * log p).sum(-1).mean()``).
+    """
+
+    name = "cce"
+    reduction = "batch_mean"
+
+    def __init__(self, convention: str = "none", epsilon: float = 1e-7) -> None:
+        self.convention = check_choice("cce convention", convention, ("keras", "none"))
+        self.epsilon = float(epsilon)
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"convention": self.convention}
+        if self.convention == "keras":
+            out["epsilon"] = self.epsilon
+        return out
+
+    def _check(self, p: Array, y: Array) -> None:
+        super()._check(p, y)
+        if p.size and p.min() < 0:
+            raise ValueError("cce needs non-negative predictions (probabilities)")
+        if self.convention == "none" and p.size and p.min() <= 0:
+            raise ValueError("cce with convention='none' needs predictions > 0")
+
+    def elementwise_value(self, p: Array, y: Array) -> Array:
+        if self.convention == "keras":
+            q = np.clip(p / p.sum(axis=-1, keepdims=True), self.epsilon, 1.0 - self.epsilon)
+            return -y * np.log(q)
+        return -y * np.log(p)
+
+    def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        if self.convention == "none":
+            return -y / p
+        s = p.sum(axis=-1, keepdims=True)
+        q = p / s
+        inside = (q >= self.epsilon) & (q <= 1.0 - self.epsilon)
+        grad_q = np.where(inside, -y / np.clip(q, self.epsilon, 1.0 - self.epsilon), 0.0)
+        return (grad_q - (grad_q * q).sum(axis=-1, keepdims=True)) / s
+
+
+class CategoricalCrossEntropyWithLogits(Loss):
+    """Softmax cross-entropy on raw scores ``s``, mean over rows.
+
+    Per row ``-sum_k y_k log softmax(s)_k = logsumexp(s) sum_k y_k - sum_k y_k s_k``;
+    gradient ``softmax(s) sum_k y_k - y`` (``softmax(s) - y`` for one-hot rows).
+    """
+
+    name = "cce_logits"
+    reduction = "batch_mean"
+
+    def elementwise_value(self, p: Array, y: Array) -> Array:
+        shifted = p - p.max(axis=-1, keepdims=True)
+        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        return -y * log_softmax
+
+    def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        from .activations import Softmax
+
+        return Softmax().forward(p) * y.sum(axis=-1, keepdims=True) - y
+
+
+def _squared(scale: float, reduction: str) -> Any:
+    return lambda: SquaredError(scale=scale, reduction=reduction)
+
+
+# name -> (factory, options it accepts)
+_REGISTRY: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "sse": (_squared(1.0, "sum"), ()),
+    "half_sse": (_squared(0.5, "sum"), ()),
+    "mse": (_squared(1.0, "mean"), ()),
+    "bce": (BinaryCrossEntropy, ("clip", "epsilon", "reduction")),
+    "bce_logits": (BinaryCrossEntropyWithLogits, ()),
+    "cce": (CategoricalCrossEntropy, ("convention", "epsilon")),
+    "cce_logits": (CategoricalCrossEntropyWithLogits, ()),
+    "logistic": (lambda: BinaryCrossEntropy(clip="none", reduction="batch_mean"), ()),
+}
+LOSSES: tuple[str, ...] = tuple(_REGISTRY)
+
+# The output activation each loss expects, used by specs and the parity matrix.
+OUTPUT_ACTIVATION: dict[str, str | None] = {
+    "sse": None,
+    "half_sse": None,
+    "mse": None,
+    "bce": "sigmoid",
+    "bce_logits": "identity",
+    "cce": "softmax",
+    "cce_logits": "identity",
+    "logistic": "sigmoid",
+}
+
+
+def get_loss(name: str | Loss, **params: Any) -> Loss:
+    """Look up a loss by name: ``get_loss("bce", clip="keras")``."""
+    if isinstance(name, Loss):
+        return name
+    check_choice("loss", name, _REGISTRY)
+    factory, allowed = _REGISTRY[name]
+    check_keys(f"loss {name!r}", params, allowed)
+    loss: Loss = factory(**params)
+    return loss

@@ -1,0 +1,158 @@
+"""A sequential stack of Dense layers with a loss: forward, backward, parameters by name.
+
+Parameters are named ``"<layer index>.W"`` and ``"<layer index>.b"`` (``"0.W"``, ``"0.b"``,
+``"1.W"``...).  The same names key gradients, optimizer state, parity reports and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._checks import Array, DTypeError, ShapeError, check_array, check_same_shape
+from .initializers import get_initializer
+from .layers import Dense
+from .losses import Loss, get_loss
+from .regularizers import L2
+
+
+class Sequential:
+    """Dense layers applied in order, a loss on the output and an optional L2 penalty."""
+
+    def __init__(
+        self,
+        layers: Sequence[Dense],
+        loss: str | Loss = "mse",
+        *,
+        regularizer: L2 | None = None,
+    ) -> None:
+        if not layers:
+            raise ValueError("a network needs at least one layer")
+        for i, (before, after) in enumerate(zip(layers, layers[1:])):
+            if before.n_out != after.n_in:
+                raise ShapeError(
+                    f"layer {i} has {before.n_out} outputs but layer {i + 1} expects {after.n_in}"
+                )
+        dtypes = {layer.dtype for layer in layers}
+        if len(dtypes) != 1:
+            raise DTypeError(f"all layers must share one dtype, got {sorted(map(str, dtypes))}")
+        self.layers = list(layers)
+        self.loss = get_loss(loss)
+        self.regularizer = regularizer
+        self.dtype: np.dtype[Any] = layers[0].dtype
+        self._output: Array | None = None
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def parameters(self) -> dict[str, Array]:
+        """Live parameter arrays by name (optimizers update these in place)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def get_parameters(self) -> dict[str, Array]:
+        """A copy of every parameter, by name."""
+        return {name: value.copy() for name, value in self.parameters.items()}
+
+    def set_parameters(self, values: Mapping[str, Any]) -> None:
+        """Set every parameter; names, shapes and dtypes must match exactly."""
+        current = self.parameters
+        missing, unknown = set(current) - set(values), set(values) - set(current)
+        if missing or unknown:
+            raise KeyError(
+                f"parameter names do not match: missing {sorted(missing)}, unknown "
+                f"{sorted(unknown)}; expected {list(current)}"
+            )
+        checked = {}
+        for name, target in current.items():
+            value = check_array(values[name], f"parameter {name}", self.dtype)
+            if value.shape != target.shape:
+                raise ShapeError(f"parameter {name} needs shape {target.shape}, got {value.shape}")
+            checked[name] = value
+        for name, value in checked.items():  # all checked before any is written
+            current[name][...] = value
+
+    def initialize(
+        self,
+        rng: np.random.Generator,
+        weight_init: str = "glorot_uniform",
+        bias_init: str = "zeros",
+    ) -> None:
+        """Draw every parameter from ``rng``, layer by layer, W before b."""
+        w_init, b_init = get_initializer(weight_init), get_initializer(bias_init)
+        for layer in self.layers:
+            fans = (layer.n_in, layer.n_out)
+            layer.params["W"][...] = w_init(rng, layer.params["W"].shape, *fans)
+            if layer.use_bias:
+                layer.params["b"][...] = b_init(rng, layer.params["b"].shape, *fans)
+
+    # ------------------------------------------------------------------ passes
+    def _check_inputs(self, X: Any) -> Array:
+        X = check_array(X, "X", self.dtype, ndim=2)
+        if X.shape[1] != self.n_in:
+            raise ShapeError(f"X has {X.shape[1]} features but the network expects {self.n_in}")
+        return X
+
+    def forward(self, X: Any) -> Array:
+        """The network's output for inputs ``X`` of shape ``(N, n_in)``."""
+        a = self._check_inputs(X)
+        for layer in self.layers:
+            a = layer.forward(a)
+        self._output = a
+        return a
+
+    predict = forward
+
+    def _penalty(self, batch_size: int) -> float:
+        if self.regularizer is None:
+            return 0.0
+        return self.regularizer.penalty(self.parameters, batch_size)
+
+    def loss_value(self, X: Any, y: Any) -> np.floating[Any]:
+        """Loss (plus L2 penalty, if any) of the predictions for ``X`` against ``y``."""
+        output = self.forward(X)
+        y = self._check_targets(y, output)
+        return self.dtype.type(self.loss.value(output, y) + self._penalty(len(y)))
+
+    def _check_targets(self, y: Any, output: Array) -> Array:
+        y = check_array(y, "y", self.dtype)
+        check_same_shape(output, y)
+        return y
+
+    def backward(self, y: Any) -> dict[str, Array]:
+        """Gradients of the loss of the last ``forward`` w.r.t. every parameter, by name.
+
+        Starts from ``dL/d(output)`` given by the loss and hands ``dL/da`` from each layer to
+        the one before it (see :class:`~reference_nn.layers.Dense`).
+        """
+        if self._output is None:
+            raise RuntimeError("backward() called before forward()")
+        y = self._check_targets(y, self._output)
+        grad = self.loss.gradient(self._output, y)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        grads = {
+            f"{i}.{k}": g for i, layer in enumerate(self.layers) for k, g in layer.grads.items()
+        }
+        if self.regularizer is not None:
+            for name, g in self.regularizer.gradients(self.parameters, len(y)).items():
+                grads[name] = grads[name] + g
+        return grads
+
+    def loss_and_gradients(self, X: Any, y: Any) -> tuple[np.floating[Any], dict[str, Array]]:
+        """One forward and one backward pass: ``(loss, {name: dL/dparam})``."""
+        loss = self.loss_value(X, y)
+        return loss, self.backward(y)
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(map(repr, self.layers))
+        reg = f", regularizer={self.regularizer!r}" if self.regularizer else ""
+        return f"Sequential([\n  {inner}\n], loss={self.loss!r}{reg})"

@@ -1,0 +1,126 @@
+"""The fit loop: batches in a stated order, one optimizer step per batch, a loss history.
+
+Epoch orders are data: an ``(epochs, N)`` array of index permutations, made once (from a
+seed, or sequential) and handed to every implementation, so NumPy, torch and Keras see the
+same samples in the same batches in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._checks import ShapeError, check_array, check_choice
+from .network import Sequential
+from .optimizers import Optimizer
+
+ORDERS = ("sequential", "shuffled")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite during ``fit``."""
+
+    def __init__(self, epoch: int, step: int, loss: float) -> None:
+        super().__init__(
+            f"loss became {loss} at epoch {epoch}, step {step} (0-based); "
+            "lower the learning rate or check the data"
+        )
+        self.epoch, self.step, self.loss = epoch, step, loss
+
+
+@dataclass
+class History:
+    """Per-epoch record: ``loss`` is the mean of the batch losses seen during the epoch
+    (what Keras reports), ``orders`` the permutations that were used."""
+
+    loss: list[float] = field(default_factory=list)
+    orders: NDArray[np.int64] | None = None
+
+
+def epoch_orders(
+    n_samples: int, epochs: int, order: str = "sequential", seed: int | None = None
+) -> NDArray[np.int64]:
+    """``(epochs, n_samples)`` index permutations.
+
+    ``sequential`` repeats ``0..n-1``; ``shuffled`` draws one permutation per epoch from a
+    single ``numpy.random.default_rng(seed)`` (seed required: runs must be repeatable).
+    """
+    check_choice("epoch order", order, ORDERS)
+    if n_samples < 1 or epochs < 1:
+        raise ValueError(f"need n_samples >= 1 and epochs >= 1, got {n_samples}, {epochs}")
+    if order == "sequential":
+        return np.tile(np.arange(n_samples, dtype=np.int64), (epochs, 1))
+    if seed is None:
+        raise ValueError("a shuffled epoch order needs an explicit seed")
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n_samples) for _ in range(epochs)]).astype(np.int64)
+
+
+def check_orders(orders: Any, n_samples: int) -> NDArray[np.int64]:
+    """Each row must be a permutation of ``0..n_samples-1``."""
+    orders = np.asarray(orders)
+    if orders.ndim != 2 or orders.shape[1] != n_samples or orders.dtype.kind not in "iu":
+        raise ShapeError(
+            f"orders must be an integer array of shape (epochs, {n_samples}), "
+            f"got {orders.dtype} {orders.shape}"
+        )
+    expected = np.arange(n_samples)
+    for epoch, row in enumerate(orders):
+        if not np.array_equal(np.sort(row), expected):
+            raise ValueError(f"orders[{epoch}] is not a permutation of 0..{n_samples - 1}")
+    return orders.astype(np.int64)
+
+
+def fit(
+    network: Sequential,
+    optimizer: Optimizer,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 1,
+    batch_size: int | None = None,
+    orders: Any = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> History:
+    """Train ``network`` in place and return its :class:`History`.
+
+    ``batch_size=None`` means full batch.  ``orders`` defaults to sequential; the last batch
+    of an epoch may be smaller (as in Keras and a torch ``DataLoader``).  ``progress`` is
+    called as ``progress(epoch, epoch_loss)`` after each epoch.
+    """
+    X = check_array(X, "X", network.dtype, ndim=2)
+    y = check_array(y, "y", network.dtype, ndim=2)
+    if len(X) != len(y):
+        raise ShapeError(f"X has {len(X)} rows but y has {len(y)}")
+    if y.shape[1] != network.n_out:
+        raise ShapeError(f"y has {y.shape[1]} columns but the network has {network.n_out} outputs")
+    n = len(X)
+    batch = n if batch_size is None else int(batch_size)
+    if not 1 <= batch:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    orders = epoch_orders(n, epochs) if orders is None else check_orders(orders, n)
+    if len(orders) != epochs:
+        raise ShapeError(f"orders has {len(orders)} rows for {epochs} epochs")
+
+    history = History(orders=orders)
+    params = network.parameters
+    for epoch, order in enumerate(orders):
+        total = 0.0
+        for step, start in enumerate(range(0, n, batch)):
+            idx = order[start : start + batch]
+            # A diverging run overflows before its loss is inf; the check below turns that
+            # into one clear error instead of a stream of RuntimeWarnings.
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, grads = network.loss_and_gradients(X[idx], y[idx])
+            if not np.isfinite(loss):
+                raise TrainingDivergedError(epoch, step, float(loss))
+            optimizer.step(params, grads)
+            total += float(loss)
+        history.loss.append(total / (step + 1))
+        if progress is not None:
+            progress(epoch, history.loss[-1])
+    return history
