@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
+    "L2",
     "LOSSES",
     "OPTIMIZERS",
     "OUTPUT_ACTIVATION",
@@ -43,7 +44,6 @@ __all__ = [
     "Dense",
     "GradcheckReport",
     "History",
-    "L2",
     "LayerSpec",
     "Loss",
     "NetworkSpec",

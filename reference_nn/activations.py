@@ -16,7 +16,7 @@ from ._checks import Array, check_choice, check_keys
 
 
 class Activation:
-    """Base class: subclasses give ``forward`` and ``derivative`` (``f'(z)``, given ``z`` and ``a``)."""
+    """Base class: subclasses give ``forward`` and ``derivative`` (``f'(z)`` from z and a)."""
 
     name: ClassVar[str]
     elementwise: ClassVar[bool] = True

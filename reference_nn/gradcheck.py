@@ -61,14 +61,17 @@ class GradcheckReport:
         lines = [f"{'parameter':<10} {'max abs err':>12} {'rel err':>12}  worst index"]
         for c in self.checks:
             lines.append(
-                f"{c.name:<10} {c.max_abs_error:12.3e} {c.normwise_rel_error:12.3e}  {c.worst_index}"
+                f"{c.name:<10} {c.max_abs_error:12.3e} {c.normwise_rel_error:12.3e}"
+                f"  {c.worst_index}"
             )
         return "\n".join(lines)
 
 
 def compare_gradients(name: str, analytic: Array, numeric: Array) -> ParameterCheck:
     diff = np.abs(analytic - numeric)
-    worst = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape)) if diff.size else ()
+    worst = (
+        tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape)) if diff.size else ()
+    )
     scale = max(float(np.linalg.norm(analytic)), float(np.linalg.norm(numeric)), TINY)
     return ParameterCheck(
         name=name,

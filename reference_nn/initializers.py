@@ -9,6 +9,7 @@ anything that is compared: these arrays are copied into them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from ._checks import Array, check_choice
@@ -36,8 +37,10 @@ def glorot_uniform(
     return rng.uniform(-limit, limit, size=shape)
 
 
-def torch_linear(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> Array:
-    """torch ``nn.Linear`` default, for weights and biases alike: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+def torch_linear(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int
+) -> Array:
+    """torch ``nn.Linear`` default for weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 
     torch draws weights with ``kaiming_uniform_(a=sqrt(5))``: gain ``sqrt(2 / (1 + 5)) =
     sqrt(1/3)`` and bound ``gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in)``; biases use the same
@@ -75,4 +78,3 @@ def legacy_rand(seed: int, shapes: Sequence[tuple[int, ...]]) -> list[Array]:
     """
     legacy = np.random.RandomState(seed)
     return [legacy.rand(*shape) for shape in shapes]
-

@@ -6,6 +6,7 @@ Parameters are named ``"<layer index>.W"`` and ``"<layer index>.b"`` (``"0.W"``,
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,7 +31,7 @@ class Sequential:
     ) -> None:
         if not layers:
             raise ValueError("a network needs at least one layer")
-        for i, (before, after) in enumerate(zip(layers, layers[1:])):
+        for i, (before, after) in enumerate(itertools.pairwise(layers)):
             if before.n_out != after.n_in:
                 raise ShapeError(
                     f"layer {i} has {before.n_out} outputs but layer {i + 1} expects {after.n_in}"
@@ -56,7 +57,9 @@ class Sequential:
     @property
     def parameters(self) -> dict[str, Array]:
         """Live parameter arrays by name (optimizers update these in place)."""
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()
+        }
 
     def get_parameters(self) -> dict[str, Array]:
         """A copy of every parameter, by name."""

@@ -48,7 +48,8 @@ class Optimizer:
             g = grads[name]
             if g.shape != p.shape or g.dtype != p.dtype:
                 raise ValueError(
-                    f"gradient for {name} has shape {g.shape}/{g.dtype}, parameter {p.shape}/{p.dtype}"
+                    f"gradient for {name} has shape {g.shape}/{g.dtype}, "
+                    f"parameter {p.shape}/{p.dtype}"
                 )
             self._update(name, p, g, self.state.setdefault(name, {}))
 

@@ -53,7 +53,9 @@ class NetworkSpec:
     def __post_init__(self) -> None:
         # Normalise (lists from JSON -> tuples, dtype names) and validate every name now,
         # so a bad spec fails where it is written, not deep inside a framework mirror.
-        layers = tuple(lay if isinstance(lay, LayerSpec) else LayerSpec(**lay) for lay in self.layers)
+        layers = tuple(
+            lay if isinstance(lay, LayerSpec) else LayerSpec(**lay) for lay in self.layers
+        )
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "dtype", as_dtype(self.dtype).name)
         if self.input_dim < 1:

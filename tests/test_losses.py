@@ -59,7 +59,7 @@ def test_every_registered_loss_is_tested():
 def test_values_by_hand():
     p = np.array([[0.2, 0.7], [0.9, 0.4]])
     y = np.array([[0.0, 1.0], [1.0, 0.0]])
-    sq = (0.2**2 + 0.3**2 + 0.1**2 + 0.4**2)
+    sq = 0.2**2 + 0.3**2 + 0.1**2 + 0.4**2
     assert np.isclose(get_loss("sse").value(p, y), sq)
     assert np.isclose(get_loss("half_sse").value(p, y), sq / 2)
     assert np.isclose(get_loss("mse").value(p, y), sq / 4)

@@ -71,8 +71,12 @@ def test_rmsprop_torch_and_keras():
             p -= LR * g / (math.sqrt(v + eps) if inside else math.sqrt(v) + eps)
         return p
 
-    assert run(RMSprop(LR, convention="torch")) == pytest.approx(by_hand(0.99, 1e-8, False), rel=1e-14)
-    assert run(RMSprop(LR, convention="keras")) == pytest.approx(by_hand(0.9, 1e-7, True), rel=1e-14)
+    assert run(RMSprop(LR, convention="torch")) == pytest.approx(
+        by_hand(0.99, 1e-8, False), rel=1e-14
+    )
+    assert run(RMSprop(LR, convention="keras")) == pytest.approx(
+        by_hand(0.9, 1e-7, True), rel=1e-14
+    )
 
 
 def test_rmsprop_epsilon_placement_matters_early():

@@ -20,8 +20,14 @@ from reference_nn import (
     legacy_rand,
 )
 
-SPEC = NetworkSpec(2, (LayerSpec(3, "sigmoid"), LayerSpec(1, "sigmoid")), loss="mse",
-                   optimizer_params={"lr": 0.05}, weight_init="uniform01", bias_init="uniform01")
+SPEC = NetworkSpec(
+    2,
+    (LayerSpec(3, "sigmoid"), LayerSpec(1, "sigmoid")),
+    loss="mse",
+    optimizer_params={"lr": 0.05},
+    weight_init="uniform01",
+    bias_init="uniform01",
+)
 
 
 @pytest.fixture
@@ -32,9 +38,11 @@ def net():
 
 
 def test_importing_reference_nn_imports_no_framework():
-    code = ("import sys, reference_nn, reference_nn.data; "
-            "bad = [m for m in ('torch', 'tensorflow', 'keras', 'sklearn') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, reference_nn, reference_nn.data; "
+        "bad = [m for m in ('torch', 'tensorflow', 'keras', 'sklearn') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -106,15 +114,27 @@ def test_epoch_orders():
     with pytest.raises(ValueError, match="explicit seed"):
         epoch_orders(4, 1, "shuffled")
     with pytest.raises(ValueError, match="not a permutation"):
-        fit(SPEC.build_network(), SGD(0.1), np.zeros((3, 2)), np.zeros((3, 1)),
-            orders=np.array([[0, 0, 1]]))
+        fit(
+            SPEC.build_network(),
+            SGD(0.1),
+            np.zeros((3, 2)),
+            np.zeros((3, 1)),
+            orders=np.array([[0, 0, 1]]),
+        )
 
 
 def test_spec_round_trips_through_json():
     spec = SPEC.with_changes(
-        layers=(LayerSpec(4, "leaky_relu", {"alpha": 0.2}, use_bias=False), LayerSpec(2, "softmax")),
-        loss="cce", loss_params={"convention": "keras"}, regularizer={"lam": 0.1, "convention": "course"},
-        optimizer="adam", optimizer_params={"lr": 1e-3, "convention": "keras"}, dtype="float32",
+        layers=(
+            LayerSpec(4, "leaky_relu", {"alpha": 0.2}, use_bias=False),
+            LayerSpec(2, "softmax"),
+        ),
+        loss="cce",
+        loss_params={"convention": "keras"},
+        regularizer={"lam": 0.1, "convention": "course"},
+        optimizer="adam",
+        optimizer_params={"lr": 1e-3, "convention": "keras"},
+        dtype="float32",
     )
     text = spec.to_json()
     again = NetworkSpec.from_json(text)
