@@ -1,0 +1,8 @@
+"""The cross-validation harness: mirror a reference_nn spec in PyTorch and Keras, run the same
+steps in all three, compare every tensor against a written tolerance policy.
+
+Modules: ``frameworks`` (lazy imports, thread settings), ``runs`` (the common result type and
+the NumPy run), ``torch_mirror``, ``keras_mirror``, ``compare`` (error metrics, mismatch
+reports), ``tolerances`` (the policy, in one place), ``cases`` (the parity matrix),
+``report`` (the ``refnn parity-report`` command).
+"""

@@ -1,0 +1,186 @@
+"""``refnn parity-report``: run the parity matrix, write Markdown, JSON and a PNG heatmap.
+
+For every case and framework: the worst normwise relative error per quantity against its
+tolerance, with the library versions in the header.  This is what a CI job archives when a
+framework version moves.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from . import frameworks
+from .cases import Case, matrix, random_case
+from .compare import Comparison, compare_runs
+from .keras_mirror import run_keras
+from .runs import RunResult, run_reference
+from .tolerances import TOLERANCES  # noqa: F401  (re-exported for the report tests)
+from .torch_mirror import run_torch
+
+RUNNERS: dict[str, Callable[..., RunResult]] = {"torch": run_torch, "keras": run_keras}
+
+
+def run_case(case: Case, only: Iterable[str] = ("torch", "keras")) -> list[Comparison]:
+    """Reference vs every framework that mirrors ``case``."""
+    X, y, params, batches = case.materialize()
+    reference = run_reference(case.spec, params, X, y, batches)
+    out: list[Comparison] = []
+    for name, reason in case.frameworks().items():
+        if reason is None and name in only:
+            other = RUNNERS[name](case.spec, params, X, y, batches)
+            try:
+                compare_runs(case.name, name, case.spec.dtype, reference, other)
+            except ValueError as exc:
+                raise ValueError(f"{case.name} [{name}]: {exc}") from exc
+            out += compare_runs(case.name, name, case.spec.dtype, reference, other)
+    return out
+
+
+def summarize(comparisons: list[Comparison]) -> dict[tuple[str, str, str], Comparison]:
+    """(case, framework, quantity) -> the worst tensor comparison."""
+    worst: dict[tuple[str, str, str], Comparison] = {}
+    for c in comparisons:
+        key = (c.case, c.framework, c.quantity)
+        if key not in worst or c.error.normwise_rel > worst[key].error.normwise_rel:
+            worst[key] = c
+    return worst
+
+
+def measured_maxima(comparisons: list[Comparison]) -> dict[str, dict[str, float]]:
+    """dtype -> quantity -> worst normwise relative error over everything run."""
+    out: dict[str, dict[str, float]] = {}
+    for c in comparisons:
+        q = "steps" if c.quantity.startswith("step_") and c.quantity != "step_1" else c.quantity
+        table = out.setdefault(c.dtype, {})
+        table[q] = max(table.get(q, 0.0), c.error.normwise_rel)
+    return out
+
+
+def _markdown(
+    worst: dict[tuple[str, str, str], Comparison],
+    versions: dict[str, str],
+    maxima: dict[str, dict[str, float]],
+    seconds: float,
+) -> str:
+    quantities = sorted({k[2] for k in worst}, key=lambda q: (q.startswith("step"), len(q), q))
+    lines = [
+        "# Parity report",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+        f"{len({k[0] for k in worst})} cases, {len(worst)} case x framework x quantity "
+        f"entries, {seconds:.0f} s.",
+        "",
+        "## Worst error per dtype (normwise relative)",
+        "",
+        "| dtype | " + " | ".join(sorted({q for t in maxima.values() for q in t})) + " |",
+    ]
+    cols = sorted({q for t in maxima.values() for q in t})
+    lines.append("|---" * (len(cols) + 1) + "|")
+    for dtype, table in maxima.items():
+        lines.append(f"| {dtype} | " + " | ".join(f"{table.get(q, 0):.2e}" for q in cols) + " |")
+    failed = [c for c in worst.values() if not c.passed]
+    lines += ["", f"## Failures: {len(failed)}", ""] + [f"- {c.message()}" for c in failed]
+    lines += [
+        "",
+        "## Every case (worst error / tolerance)",
+        "",
+        "| case | framework | " + " | ".join(quantities) + " |",
+        "|---|---|" + "---|" * len(quantities),
+    ]
+    for case, fw in sorted({(k[0], k[1]) for k in worst}):
+        cells = []
+        for q in quantities:
+            c = worst.get((case, fw, q))
+            cells.append(
+                ""
+                if c is None
+                else f"{c.error.normwise_rel:.1e}/{c.tolerance:.0e}{'' if c.passed else ' FAIL'}"
+            )
+        lines.append(f"| {case} | {fw} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _heatmap(worst: dict[tuple[str, str, str], Comparison], path: Path) -> None:
+    """Rows: network (activation-loss, or the random architecture); columns: optimizer,
+    dtype and framework; colour: log10 of the worst error / tolerance over all quantities."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ratio: dict[tuple[str, str], float] = {}
+    for (case, fw, _), c in worst.items():
+        parts = case.split("-")
+        key = ("-".join(parts[:-2]), f"{parts[-2]} {parts[-1][5:]} {fw}")
+        ratio[key] = max(ratio.get(key, 0.0), c.error.normwise_rel / c.tolerance)
+    rows = sorted({r for r, _ in ratio})
+    cols = sorted({c for _, c in ratio})
+    image = np.full((len(rows), len(cols)), np.nan)
+    for (r, c), value in ratio.items():
+        image[rows.index(r), cols.index(c)] = np.log10(max(value, 1e-6))
+    fig, ax = plt.subplots(figsize=(4 + 0.25 * len(cols), 2 + 0.14 * len(rows)))
+    shown = ax.imshow(image, aspect="auto", cmap="viridis", vmin=-6, vmax=1)
+    ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=6)
+    ax.set_yticks(range(len(rows)), rows, fontsize=6)
+    ax.set_title("log10(worst error / tolerance): above 0 fails; blank: not mirrored")
+    fig.colorbar(shown, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(
+    out_dir: Path, cases: list[Case], progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    comparisons: list[Comparison] = []
+    for i, case in enumerate(cases):
+        comparisons += run_case(case)
+        if progress:
+            progress(i + 1, len(cases))
+    seconds = time.perf_counter() - start
+    worst, versions, maxima = (
+        summarize(comparisons),
+        frameworks.versions(),
+        measured_maxima(comparisons),
+    )
+    (out_dir / "parity.md").write_text(_markdown(worst, versions, maxima, seconds))
+    summary = {
+        "versions": versions,
+        "seconds": seconds,
+        "measured_maxima": maxima,
+        "failures": sum(not c.passed for c in worst.values()),
+        "entries": [c.to_dict() for c in worst.values()],
+    }
+    (out_dir / "parity.json").write_text(json.dumps(summary, indent=1))
+    _heatmap(worst, out_dir / "parity.png")
+    return summary
+
+
+def main(args: Any) -> int:
+    selected = matrix() + [
+        random_case(s, d) for s in range(args.random) for d in ("float64", "float32")
+    ]
+    if args.filter:
+        selected = [c for c in selected if args.filter in c.name]
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done}/{total} cases", end="" if done < total else "\n", file=sys.stderr)
+
+    summary = write_report(Path(args.out), selected, progress)
+    print(
+        f"wrote {args.out}/parity.md, parity.json, parity.png: {len(selected)} cases, "
+        f"{summary['failures']} failing entries, {summary['seconds']:.0f} s"
+    )
+    for dtype, table in summary["measured_maxima"].items():
+        print(dtype, {q: f"{v:.2e}" for q, v in sorted(table.items())})
+    return 1 if summary["failures"] else 0

@@ -1,0 +1,157 @@
+"""The known framework differences, each as a named test: it shows the difference, and shows
+which named formulation of the reference matches each framework."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from parity_tests import frameworks
+from parity_tests.cases import Case
+from parity_tests.compare import compare_runs, failures, tensor_error
+from parity_tests.keras_mirror import run_keras
+from parity_tests.runs import run_reference
+from parity_tests.torch_mirror import run_torch
+from reference_nn import LayerSpec, NetworkSpec, ShapeError, get_activation, get_loss
+
+pytestmark = pytest.mark.frameworks
+
+F32 = lambda x: float(np.float32(x))  # noqa: E731  a constant as Keras' float32 cast leaves it
+
+
+def _case(optimizer: str, params: dict, *, loss="mse", hidden="tanh", out="sigmoid", name=None):
+    spec = NetworkSpec(
+        3,
+        (LayerSpec(5, hidden), LayerSpec(2, out)),
+        loss=loss,
+        optimizer=optimizer,
+        optimizer_params=params,
+    )
+    return Case(name or f"{optimizer}-{params}", spec, seed=3)
+
+
+def _errors(case, runner, spec=None, **options):
+    """Reference run of ``spec`` (default: the case's) vs ``runner`` on the case's spec."""
+    X, y, p, b = case.materialize()
+    ref = run_reference(spec or case.spec, p, X, y, b)
+    other = runner(case.spec, p, X, y, b, **options)
+    return compare_runs(case.name, runner.__name__, "float64", ref, other)
+
+
+def _worst(comparisons, quantity):
+    return max(c.error.normwise_rel for c in comparisons if c.quantity == quantity)
+
+
+# ---------------------------------------------------------------- Keras float32 constants
+def test_keras_momentum_written_as_a_python_float_is_rounded_to_float32(keras):
+    case = _case("sgd", {"lr": 0.05, "momentum": 0.9, "convention": "keras"})
+    plain_floats = _errors(case, run_keras, python_float_constants=True)
+    # The first step has no momentum term yet; from the second on, 0.9 vs 0.8999999761581421 shows.
+    assert _worst(plain_floats, "step_1") < 1e-15
+    assert _worst(plain_floats, "step_20") > 1e-10
+    # Matched deliberately: the reference given the float32-rounded momentum agrees...
+    rounded = case.spec.with_changes(
+        optimizer_params={**case.spec.optimizer_params, "momentum": F32(0.9)}
+    )
+    assert not failures(_errors(case, run_keras, spec=rounded, python_float_constants=True))
+    # ...and the mirror's default (NumPy float64 scalars) keeps Keras exact.
+    assert not failures(_errors(case, run_keras))
+
+
+def test_keras_adam_betas_as_python_floats_are_rounded_in_the_bias_correction(keras):
+    case = _case("adam", {"lr": 0.01, "convention": "keras"})
+    plain_floats = _errors(case, run_keras, python_float_constants=True)
+    assert _worst(plain_floats, "step_1") > 1e-12  # beta**t with beta = f32(0.9), f32(0.999)
+    assert not failures(_errors(case, run_keras))  # float64 scalars: exact
+
+
+def test_keras_leaky_relu_slope_is_a_float32_attribute(keras):
+    with frameworks.keras_floatx("float64"):
+        z = np.linspace(-3, 3, 13).reshape(1, -1)
+        out = np.asarray(keras.activations.leaky_relu(z, negative_slope=0.2))
+    exact = get_activation("leaky_relu", alpha=0.2).forward(z)
+    rounded = get_activation("leaky_relu", alpha=F32(0.2)).forward(z)
+    assert tensor_error(exact, out).max_rel > 1e-9
+    np.testing.assert_array_equal(rounded, out)
+
+
+# ---------------------------------------------------------------- epsilon placement
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+def test_epsilon_placement_each_convention_matches_its_framework(optimizer, torch, keras):
+    # A tiny learning signal makes v comparable to epsilon, where the placements differ.
+    torch_case = _case(optimizer, {"lr": 0.01, "eps": 1e-3, "convention": "torch"}, name="t")
+    keras_case = _case(optimizer, {"lr": 0.01, "eps": 1e-3, "convention": "keras"}, name="k")
+    assert not failures(_errors(torch_case, run_torch))
+    assert not failures(_errors(keras_case, run_keras))
+    # The torch formulation of the reference against Keras: far outside any tolerance.
+    crossed = _errors(keras_case, run_keras, spec=torch_case.spec)
+    assert _worst(crossed, "step_20") > 1e-6
+
+
+# ---------------------------------------------------------------- binary cross-entropy
+def test_bce_clipping_keras_vs_torch_log_clamp(torch, keras):
+    p = np.array([[0.0, 1e-9, 0.3, 1.0 - 1e-12, 1.0]])
+    y = np.array([[1.0, 1.0, 0.0, 0.0, 0.0]])
+    with frameworks.keras_floatx("float64"):
+        keras_value = float(keras.losses.BinaryCrossentropy()(y, p))  # probabilities as given
+    torch_value = float(torch.nn.BCELoss()(torch.from_numpy(p), torch.from_numpy(y)))
+    ref_keras = float(get_loss("bce", clip="keras").value(p, y))
+    ref_torch = float(get_loss("bce", clip="torch").value(p, y))
+    assert keras_value == pytest.approx(ref_keras, rel=1e-14)
+    assert torch_value == pytest.approx(ref_torch, rel=1e-14)
+    assert abs(keras_value - torch_value) > 10  # -log(1e-7) = 16 vs the clamp at 100
+
+
+def test_keras_turns_a_sigmoid_output_back_into_logits(keras):
+    # With a sigmoid output layer, Keras' BinaryCrossentropy reads the pre-activation it kept
+    # (`_keras_logits`) and uses the logits formula: no clipping, even when saturated.
+    spec = NetworkSpec(2, (LayerSpec(1, "sigmoid"),), loss="bce", loss_params={"clip": "keras"})
+    params = {"0.W": np.array([[30.0], [10.0]]), "0.b": np.array([5.0])}
+    X, y = np.array([[1.0, 1.0], [0.2, 0.1]]), np.array([[0.0], [1.0]])
+    from parity_tests.keras_mirror import KerasMirror
+
+    mirror = KerasMirror(spec, params)
+    _, loss = mirror._loss(X, y)
+    logits = X @ params["0.W"] + params["0.b"]
+    assert float(loss) == pytest.approx(float(get_loss("bce_logits").value(logits, y)), rel=1e-14)
+    clipped = float(get_loss("bce", clip="keras").value(1 / (1 + np.exp(-logits)), y))
+    assert abs(float(loss) - clipped) > 1.0
+
+
+# ---------------------------------------------------------------- reductions and shapes
+def test_mse_with_several_outputs_is_the_mean_over_all_elements_in_both(torch, keras):
+    rng = np.random.default_rng(0)
+    p, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    with frameworks.keras_floatx("float64"):
+        keras_value = float(keras.losses.MeanSquaredError()(y, p))
+    torch_value = float(torch.nn.MSELoss()(torch.from_numpy(p), torch.from_numpy(y)))
+    total = float(np.sum((p - y) ** 2))
+    assert keras_value == pytest.approx(total / 18, rel=1e-15)
+    assert torch_value == pytest.approx(total / 18, rel=1e-15)
+    assert float(get_loss("mse").value(p, y)) == pytest.approx(total / 18, rel=1e-15)
+    # what differs is a per-sample *sum* over outputs (the course convention): K times larger
+    assert total / 6 == pytest.approx(3 * keras_value, rel=1e-15)
+
+
+def test_flat_targets_broadcast_in_torch_and_are_refused_by_the_reference(torch, keras):
+    p, y = np.array([[0.1], [0.5], [0.9]]), np.array([0.0, 1.0, 1.0])
+    correct = float(np.mean((p[:, 0] - y) ** 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch warns, then broadcasts to (3, 3)
+        torch_value = float(torch.nn.MSELoss()(torch.from_numpy(p), torch.from_numpy(y)))
+    assert torch_value == pytest.approx(float(np.mean((p - y) ** 2)))  # the (N, N) mean
+    assert abs(torch_value - correct) > 0.1
+    with frameworks.keras_floatx("float64"):
+        keras_value = float(keras.losses.MeanSquaredError()(y, p))
+    assert keras_value == pytest.approx(correct, rel=1e-15)  # Keras squeezes the extra axis
+    with pytest.raises(ShapeError, match="reshape"):
+        get_loss("mse").value(p, y)
+
+
+def test_torch_softplus_is_linear_above_its_threshold(torch):
+    z = np.array([[5.0, 19.0, 21.0, 30.0]])
+    out = torch.nn.Softplus()(torch.from_numpy(z)).numpy()
+    exact = get_activation("softplus").forward(z)
+    assert np.array_equal(out[0, 2:], z[0, 2:])  # returns z itself above 20
+    assert tensor_error(exact[:, 2:], out[:, 2:]).max_abs > 1e-10  # log1p(exp(-21)) = 7.6e-10
+    assert tensor_error(exact[:, :2], out[:, :2]).max_rel < 1e-15
