@@ -1,9 +1,14 @@
-"""Subcommands of ``refnn`` that need more than NumPy (frameworks, plotting)."""
+"""Subcommands of ``refnn`` that need more than NumPy (frameworks, plotting).  Each study
+module adds its own parser; imports of frameworks happen inside the handlers."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from typing import Any
+
+# module path -> function(sub) that adds that module's subcommand(s)
+STUDIES = ("experiments.housing.cli", "experiments.worked_examples.cli")
 
 
 def _parity_report(args: argparse.Namespace) -> int:
@@ -13,6 +18,12 @@ def _parity_report(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    for module in STUDIES:
+        try:
+            importlib.import_module(module).register(sub)
+        except ModuleNotFoundError as exc:
+            if not module.startswith(str(exc.name)):
+                raise
     report = sub.add_parser(
         "parity-report",
         help="run the parity matrix; write parity.md, parity.json and parity.png",
@@ -21,7 +32,8 @@ def register(sub: Any) -> None:
         "worst error per case and framework against its tolerance.",
     )
     report.add_argument("--out", default="results/parity", help="output folder")
-    report.add_argument("--random", type=int, default=30,
-                        help="seeded random architectures per dtype (default 30)")
+    report.add_argument(
+        "--random", type=int, default=30, help="seeded random architectures per dtype (default 30)"
+    )
     report.add_argument("--filter", default="", help="only cases whose name contains this")
     report.set_defaults(handler=_parity_report)
