@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_optional_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Commands from the experiments and parity packages register themselves here."""
     try:
-        from experiments.commands import register  # type: ignore[import-not-found]
+        from experiments.commands import register
     except ModuleNotFoundError as exc:
         if exc.name not in ("experiments", "experiments.commands"):
             raise

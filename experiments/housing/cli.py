@@ -1,0 +1,118 @@
+"""``refnn housing``: the main job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "housing",
+        help="the housing experiment in NumPy, PyTorch and Keras from the same weights",
+        description="Train the published 2-3-1 network on California housing in every chosen "
+        "framework from the same initial weights and sample order; write results.json, "
+        "summary.md and housing.png.  Offline: --data PATH or REFNN_HOUSING_DATA.",
+    )
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument(
+        "--frameworks",
+        default="numpy,torch,keras",
+        help="comma-separated subset of numpy,torch,keras",
+    )
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument(
+        "--order",
+        choices=("sequential", "shuffled"),
+        default="sequential",
+        help="samples in order (as published) or one seeded permutation per epoch",
+    )
+    p.add_argument("--seed", type=int, default=0, help="initial weights (and shuffling) seed")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="cal_housing.data(.gz) or cal_housing.tgz (default: $REFNN_HOUSING_DATA, "
+        "then scikit-learn's download cache)",
+    )
+    p.add_argument("--out", default="results/housing", help="output folder")
+    p.add_argument(
+        "--no-baseline", action="store_true", help="skip the article's Keras-defaults baseline"
+    )
+    p.set_defaults(handler=main)
+
+
+class _Progress:
+    """A tqdm bar per framework on a terminal; a line per finished framework otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, framework: str, done: int, total: int) -> None:
+        if self.tty:
+            from tqdm import tqdm
+
+            if framework not in self.bars:
+                self.bars[framework] = tqdm(
+                    total=total, desc=f"{framework:>6}", unit="epoch", file=sys.stderr
+                )
+            self.bars[framework].update(done - self.bars[framework].n)
+            if done == total:
+                self.bars[framework].close()
+        elif done == total:
+            print(f"{framework}: {total} epochs done", file=sys.stderr)
+
+
+def main(args: argparse.Namespace) -> int:
+    from parity_tests.frameworks import versions
+    from reference_nn.data import HousingDataError
+
+    from .protocol import make_problem
+    from .report import write_results
+    from .run import FRAMEWORKS, evaluate, train
+
+    chosen = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    unknown = sorted(set(chosen) - set(FRAMEWORKS))
+    if unknown or not chosen:
+        print(
+            f"refnn housing: unknown framework(s) {unknown}; valid: {', '.join(FRAMEWORKS)}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.epochs < 1:
+        print("refnn housing: --epochs must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        problem = make_problem(
+            data=args.data, dtype=args.dtype, epochs=args.epochs, seed=args.seed, order=args.order
+        )
+    except HousingDataError as exc:
+        print(f"refnn housing: {exc}", file=sys.stderr)
+        return 2
+    progress = _Progress()
+    runs = {fw: train(problem, fw, progress) for fw in chosen}
+    results = evaluate(problem, runs)
+    if not args.no_baseline and "keras" in chosen:
+        from .baseline import run_baseline
+
+        results["baseline"] = run_baseline(problem, epochs=args.epochs, seed=args.seed)
+    settings = {k: v for k, v in vars(args).items() if k != "handler"}
+    settings["data_source"] = problem.source
+    paths = write_results(Path(args.out), settings, versions(), results)
+    for fw, f in results["final"].items():
+        print(
+            f"{fw:>6}: test MSE {f['test_mse']:.6f}  R^2 {f['test_r2']:.4f}  "
+            f"(compile {f['compile_seconds']:.1f} s, train {f['train_seconds']:.1f} s)"
+        )
+    w = results["worst"]
+    print(
+        f"largest relative parameter difference between frameworks: final "
+        f"{w['final_parameter_rel']:.2e}, any epoch {w['any_epoch_parameter_rel']:.2e}; "
+        f"test MSE spread {w['final_test_mse_abs']:.2e}"
+    )
+    if "baseline" in results:
+        print(results["baseline"]["summary"])
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
