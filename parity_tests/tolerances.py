@@ -29,8 +29,9 @@ derivative, a missing 1/N or transpose, a wrong constant) are 1e-4 and larger, o
 any limit here, as the negative controls show.  Never raise a limit to make a test pass:
 find out why the error moved.
 
-``trajectory`` is for long runs (the 670,000-step housing run); it is set in the housing
-experiment from its own measurement.
+``TRAJECTORY`` is for long per-sample runs (the housing experiment): the largest elementwise
+relative parameter difference between two frameworks at any epoch.  Issue 4 sets the target
+1e-12 for the full 670,000-step run; measured there: see experiments/housing (closing note).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ TOLERANCES: dict[str, dict[str, float]] = {
     "float64": {"forward": 5e-15, "loss": 5e-15, "grads": 5e-14, "step_1": 3e-14, "steps": 3e-14},
     "float32": {"forward": 4e-6, "loss": 3e-6, "grads": 1.5e-5, "step_1": 7e-5, "steps": 1.5e-4},
 }
+
+
+TRAJECTORY: dict[str, float] = {"float64": 1e-12}
 
 
 def tolerance(dtype: str, quantity: str) -> float:

@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import math
-import os
 import sys
 import tarfile
 import types
@@ -64,14 +63,9 @@ needs_sklearn = pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn is not
 
 
 @pytest.fixture(scope="module")
-def shared_file() -> Path:
-    """The offline data file; skipped (or failed, with REFNN_REQUIRE_DATA=1) when absent."""
-    if not SHARED_FILE.is_file():
-        message = f"California housing data not found at {SHARED_FILE.resolve()}"
-        if os.environ.get("REFNN_REQUIRE_DATA") == "1":
-            pytest.fail(message + " and REFNN_REQUIRE_DATA=1 requires it")
-        pytest.skip(message + " (set REFNN_REQUIRE_DATA=1 to make this a failure)")
-    return SHARED_FILE
+def shared_file(housing_data_file: Path) -> Path:
+    """The offline data file (the root conftest skips, or fails on CI, when it is absent)."""
+    return housing_data_file
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
 
     from .protocol import make_problem
     from .report import write_results
-    from .run import FRAMEWORKS, evaluate, train
+    from .run import FRAMEWORKS, evaluate, train_all
 
     chosen = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = sorted(set(chosen) - set(FRAMEWORKS))
@@ -92,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"refnn housing: {exc}", file=sys.stderr)
         return 2
     progress = _Progress()
-    runs = {fw: train(problem, fw, progress) for fw in chosen}
+    runs = train_all(problem, chosen, progress, jobs=args.jobs)
     results = evaluate(problem, runs)
     if not args.no_baseline and "keras" in chosen:
         from .baseline import run_baseline

@@ -8,6 +8,7 @@ any difference between frameworks is a difference in the trained parameters alon
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,48 @@ def train(
             progress(framework, epoch + 1, len(problem.orders))
     run.train_seconds = time.perf_counter() - compiled
     return run
+
+
+def _report_to_queue(queue: Any, framework: str, done: int, total: int) -> None:
+    queue.put((framework, done, total))
+
+
+def train_all(
+    problem: HousingProblem,
+    frameworks: list[str],
+    progress: Callable[[str, int, int], None] | None = None,
+    jobs: int = 2,
+) -> dict[str, FrameworkRun]:
+    """Train every framework; with ``jobs > 1`` in that many worker processes at once.
+
+    The frameworks are independent (same weights and orders in, parameters out), and each
+    computes on one core, so on a 2-core machine two can train side by side: the slowest
+    (Keras) in one process, the others after each other in the second.  Workers are started
+    with "spawn": a fresh interpreter, so no framework state is shared or forked.
+    """
+    if jobs <= 1 or len(frameworks) == 1:
+        return {fw: train(problem, fw, progress) for fw in frameworks}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+    slowest_first = sorted(frameworks, key=lambda fw: ("keras", "torch", "numpy").index(fw))
+    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        queue = manager.Queue()
+        report = functools.partial(_report_to_queue, queue)
+        futures = {fw: pool.submit(train, problem, fw, report) for fw in slowest_first}
+        pending = set(futures.values())
+        while pending:
+            _, pending = wait(pending, timeout=0.2)
+            while not queue.empty():
+                event = queue.get()
+                if progress:
+                    progress(*event)
+        while not queue.empty():
+            event = queue.get()
+            if progress:
+                progress(*event)
+        return {fw: futures[fw].result() for fw in frameworks}
 
 
 def _train_reference_fit(

@@ -1,0 +1,58 @@
+"""The housing experiment on the real data, a few epochs, in all three frameworks."""
+
+import numpy as np
+import pytest
+
+from experiments.housing import run as housing_run
+from experiments.housing.baseline import run_baseline
+from experiments.housing.protocol import make_problem
+from parity_tests.tolerances import TRAJECTORY
+
+pytestmark = pytest.mark.frameworks
+EPOCHS = 2  # 13,400 per-sample steps per framework
+
+
+@pytest.fixture(scope="module")
+def problem(housing_data_file):
+    return make_problem(data=str(housing_data_file), epochs=EPOCHS)
+
+
+@pytest.fixture(scope="module")
+def runs(problem, torch, keras):
+    return {fw: housing_run.train(problem, fw) for fw in housing_run.FRAMEWORKS}
+
+
+def test_three_frameworks_agree(problem, runs):
+    results = housing_run.evaluate(problem, runs)
+    worst = results["worst"]
+    assert worst["any_epoch_parameter_rel"] < TRAJECTORY["float64"]
+    assert worst["final_test_mse_abs"] < 1e-13  # issue 4's target for the final test MSE
+    mse = [f["test_mse"] for f in results["final"].values()]
+    assert 0.02 < min(mse) and max(mse) < 0.06  # learning, not diverging
+
+
+def test_a_planted_learning_rate_error_is_caught(problem, runs, torch):
+    from experiments.housing.torch_sgd import HousingTorchSGD
+
+    s = problem.split
+    wrong = HousingTorchSGD(problem.initial, s.X_train, s.y_train, lr=0.05 * (1 + 1e-7))
+    wrong.compile(problem.orders)
+    wrong.epoch(0)
+    diff = housing_run.max_relative_difference(
+        runs["numpy"].params_per_epoch[0], wrong.parameters()
+    )
+    assert diff > TRAJECTORY["float64"]
+
+
+def test_keras_defaults_baseline_is_reproduced_by_the_keras_formulation(problem, keras):
+    result = run_baseline(problem, epochs=1, seed=0)
+    assert result["keras_vs_reference_rel"] < TRAJECTORY["float64"]
+    # torch's epsilon placement (outside the root) is a different optimizer
+    assert result["keras_vs_torch_formulation_rel"] > 1e-3
+
+
+def test_shuffled_orders_are_shared(housing_data_file):
+    a = make_problem(data=str(housing_data_file), epochs=2, order="shuffled", seed=5)
+    b = make_problem(data=str(housing_data_file), epochs=2, order="shuffled", seed=5)
+    np.testing.assert_array_equal(a.orders, b.orders)
+    assert not np.array_equal(a.orders[0], np.arange(a.orders.shape[1]))
