@@ -38,6 +38,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", default="results/housing", help="output folder")
     p.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="frameworks trained side by side in worker processes (1: one after another)",
+    )
+    p.add_argument(
         "--no-baseline", action="store_true", help="skip the article's Keras-defaults baseline"
     )
     p.set_defaults(handler=main)

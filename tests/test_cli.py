@@ -1,0 +1,85 @@
+"""The refnn command line: every subcommand parses, bad input gets a clear message."""
+
+import pytest
+
+from reference_nn.cli import build_parser, main
+
+
+def test_subcommands_and_housing_options():
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            "housing",
+            "--epochs",
+            "3",
+            "--frameworks",
+            "numpy",
+            "--jobs",
+            "1",
+            "--dtype",
+            "float32",
+            "--order",
+            "shuffled",
+            "--seed",
+            "4",
+            "--data",
+            "x.gz",
+            "--out",
+            "o",
+            "--no-baseline",
+        ]
+    )
+    assert (args.epochs, args.jobs, args.dtype, args.order, args.seed) == (
+        3,
+        1,
+        "float32",
+        "shuffled",
+        4,
+    )
+    assert parser.parse_args(["parity-report", "--random", "0"]).random == 0
+    assert parser.parse_args(["demo"]).epochs == 200
+
+
+def test_housing_refuses_unknown_frameworks(capsys):
+    assert main(["housing", "--frameworks", "numpy,jax"]) == 2
+    assert "valid: numpy, torch, keras" in capsys.readouterr().err
+
+
+def test_housing_missing_data_file_is_a_clear_error(capsys, tmp_path):
+    code = main(["housing", "--frameworks", "numpy", "--data", str(tmp_path / "nope.gz")])
+    assert code == 2
+    assert "nope.gz" in capsys.readouterr().err
+
+
+def test_housing_numpy_only_writes_the_report(housing_data_file, tmp_path, capsys):
+    code = main(
+        [
+            "housing",
+            "--frameworks",
+            "numpy",
+            "--epochs",
+            "2",
+            "--jobs",
+            "1",
+            "--data",
+            str(housing_data_file),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "numpy: test MSE" in out
+    assert {p.name for p in tmp_path.iterdir()} == {"results.json", "summary.md", "housing.png"}
+
+
+def test_demo_runs(capsys):
+    assert main(["demo", "--epochs", "5"]) == 0
+    assert "worst relative error" in capsys.readouterr().out
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "housing" in out and "parity-report" in out and "demo" in out
