@@ -5,10 +5,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 # module path -> function(sub) that adds that module's subcommand(s)
 STUDIES = ("experiments.housing.cli", "experiments.worked_examples.cli")
+
+
+def parse_frameworks(text: str, valid: Sequence[str], command: str) -> list[str] | None:
+    """``--frameworks numpy,torch``: the names in order, or None (the error printed) if any is
+    unknown or none is given."""
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(valid))
+    if unknown or not chosen:
+        print(
+            f"{command}: unknown framework(s) {unknown}; valid: {', '.join(valid)}", file=sys.stderr
+        )
+        return None
+    return chosen
 
 
 def _parity_report(args: argparse.Namespace) -> int:

@@ -75,17 +75,13 @@ def main(args: argparse.Namespace) -> int:
     from parity_tests.frameworks import versions
     from reference_nn.data import HousingDataError
 
+    from ..commands import parse_frameworks
     from .protocol import make_problem
     from .report import write_results
     from .run import FRAMEWORKS, evaluate, train_all
 
-    chosen = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    unknown = sorted(set(chosen) - set(FRAMEWORKS))
-    if unknown or not chosen:
-        print(
-            f"refnn housing: unknown framework(s) {unknown}; valid: {', '.join(FRAMEWORKS)}",
-            file=sys.stderr,
-        )
+    chosen = parse_frameworks(args.frameworks, FRAMEWORKS, "refnn housing")
+    if chosen is None:
         return 2
     if args.epochs < 1:
         print("refnn housing: --epochs must be >= 1", file=sys.stderr)

@@ -95,16 +95,12 @@ def _rows(figures: dict[str, dict[str, Any]]) -> list[tuple[str, list[str]]]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..commands import parse_frameworks
     from .registry import get_example, reproduce
     from .trajectory import FRAMEWORKS
 
-    chosen = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    unknown = sorted(set(chosen) - set(FRAMEWORKS))
-    if unknown or not chosen:
-        print(
-            f"refnn examples: unknown framework(s) {unknown}; valid: {', '.join(FRAMEWORKS)}",
-            file=sys.stderr,
-        )
+    chosen = parse_frameworks(args.frameworks, FRAMEWORKS, "refnn examples")
+    if chosen is None:
         return 2
     if "numpy" not in chosen:
         chosen.insert(0, "numpy")  # the reference every framework is compared with
