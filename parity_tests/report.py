@@ -34,10 +34,9 @@ def run_case(case: Case, only: Iterable[str] = ("torch", "keras")) -> list[Compa
         if reason is None and name in only:
             other = RUNNERS[name](case.spec, params, X, y, batches)
             try:
-                compare_runs(case.name, name, case.spec.dtype, reference, other)
-            except ValueError as exc:
+                out += compare_runs(case.name, name, case.spec.dtype, reference, other)
+            except ValueError as exc:  # shape/dtype mismatch: say which case and framework
                 raise ValueError(f"{case.name} [{name}]: {exc}") from exc
-            out += compare_runs(case.name, name, case.spec.dtype, reference, other)
     return out
 
 
