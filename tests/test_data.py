@@ -37,7 +37,6 @@ from reference_nn.data import (
     r2_score,
 )
 
-SHARED_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cal_housing.data.gz"
 README_SHA256 = "a2b44dcc7e1c9091b43c4f458b25cbd1f7e8068d08edd26bc4703108d3fa6214"
 RAW_HEADER = (
     "longitude,latitude,housing_median_age,total_rooms,total_bedrooms,"
