@@ -143,7 +143,8 @@ class KerasMirror:
             if layer.use_bias:
                 layer.bias.assign(params[f"{i}.b"])
 
-    def _variables(self) -> list[tuple[str, Any]]:
+    def named_variables(self) -> list[tuple[str, Any]]:
+        """(reference name, Keras variable) for every parameter, in layer order."""
         out = []
         for i, layer in enumerate(self.dense):
             out.append((f"{i}.W", layer.kernel))
@@ -152,9 +153,10 @@ class KerasMirror:
         return out
 
     def parameters(self) -> Params:
-        return {name: np.array(v.numpy()) for name, v in self._variables()}
+        return {name: np.array(v.numpy()) for name, v in self.named_variables()}
 
-    def _loss(self, X: Any, y: Any) -> tuple[Any, Any]:
+    def output_and_loss(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """Forward pass and loss (with the spec's L2 penalty); call inside a GradientTape."""
         out = self.model(X, training=True)
         loss = self.loss_fn(y, out)
         reg = self.spec.regularizer
@@ -166,22 +168,22 @@ class KerasMirror:
         return out, loss
 
     def _loss_and_grads(self, X: Any, y: Any) -> tuple[Any, Any, list[Any]]:
-        variables = [v for _, v in self._variables()]
+        variables = [v for _, v in self.named_variables()]
         with self.tf.GradientTape() as tape:
-            out, loss = self._loss(X, y)
+            out, loss = self.output_and_loss(X, y)
         return out, loss, tape.gradient(loss, variables)
 
     def run(self, X: Array, y: Array, batches: Sequence[NDArray[np.int64]]) -> RunResult:
         tf = self.tf
         Xt, yt = tf.constant(X), tf.constant(y)
         out, loss, grads = self._loss_and_grads(Xt, yt)
-        names = [n for n, _ in self._variables()]
+        names = [n for n, _ in self.named_variables()]
         result = RunResult(
             output=np.array(out.numpy()),
             loss=np.asarray(loss.numpy()),
             grads={n: np.array(g.numpy()) for n, g in zip(names, grads, strict=True)},
         )
-        variables = [v for _, v in self._variables()]
+        variables = [v for _, v in self.named_variables()]
         marks = checkpoints(len(batches))
         for step, idx in enumerate(batches, start=1):
             _, _, grads = self._loss_and_grads(tf.gather(Xt, idx), tf.gather(yt, idx))

@@ -124,7 +124,8 @@ class TorchMirror:
                 if linear.bias is not None:
                     linear.bias.copy_(self.torch.from_numpy(params[f"{i}.b"]))
 
-    def _named(self, tensors: Callable[[Any], Any]) -> Params:
+    def named(self, tensors: Callable[[Any], Any]) -> Params:
+        """``tensors(weight or bias)`` for every parameter, by reference name and layout."""
         out: Params = {}
         for i, linear in enumerate(self.linears):
             out[f"{i}.W"] = tensors(linear.weight).detach().numpy().T.copy()
@@ -133,9 +134,10 @@ class TorchMirror:
         return out
 
     def parameters(self) -> Params:
-        return self._named(lambda t: t)
+        return self.named(lambda t: t)
 
-    def _loss(self, X: Any, y: Any) -> Any:
+    def output_and_loss(self, X: Any, y: Any) -> Any:
+        """Forward pass and loss (with the spec's L2 penalty), on the autograd tape."""
         out = self.model(X)
         loss = self.loss_fn(out, y)
         reg = self.spec.regularizer
@@ -148,18 +150,18 @@ class TorchMirror:
         torch = self.torch
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
         self.optimizer.zero_grad()
-        out, loss = self._loss(Xt, yt)
+        out, loss = self.output_and_loss(Xt, yt)
         loss.backward()
         result = RunResult(
             output=out.detach().numpy().copy(),
             loss=np.asarray(loss.detach().numpy()),
-            grads=self._named(lambda t: t.grad),
+            grads=self.named(lambda t: t.grad),
         )
         marks = checkpoints(len(batches))
         for step, idx in enumerate(batches, start=1):
             index = torch.from_numpy(idx)
             self.optimizer.zero_grad()
-            _, loss = self._loss(Xt[index], yt[index])
+            _, loss = self.output_and_loss(Xt[index], yt[index])
             loss.backward()
             self.optimizer.step()
             if step in marks:

@@ -36,7 +36,7 @@ class KerasLoop:
             raise ValueError(f"unknown Keras loop {loop!r}; valid: {', '.join(LOOPS)}")
         self.tf = tf = frameworks.tensorflow()
         self.mirror = KerasMirror(example.spec, example.params)
-        self.variables = [v for _, v in self.mirror._variables()]
+        self.variables = [v for _, v in self.mirror.named_variables()]
         # Create the optimizer's own variables (iteration count, learning rate) now: a
         # tf.function may not create variables on any trace but the first, and XLA not at all.
         self.mirror.optimizer.build(self.variables)
@@ -67,12 +67,12 @@ class KerasLoop:
     def gradients(self) -> Params:
         """Gradients at the current parameters (eager), by reference name."""
         _, _, grads = self._loss_and_grads()
-        names = [name for name, _ in self.mirror._variables()]
+        names = [name for name, _ in self.mirror.named_variables()]
         return {name: np.array(g.numpy()) for name, g in zip(names, grads, strict=True)}
 
     def evaluate(self) -> tuple[Array, float]:
         """Output and loss at the current parameters (eager)."""
-        out, loss = self.mirror._loss(self.X, self.y)
+        out, loss = self.mirror.output_and_loss(self.X, self.y)
         return np.array(out.numpy()), float(loss.numpy())
 
     def parameters(self) -> Params:

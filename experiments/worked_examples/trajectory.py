@@ -109,11 +109,11 @@ def run_torch(
     start = time.perf_counter()
     for k in range(steps + 1):
         mirror.optimizer.zero_grad()
-        out, loss = mirror._loss(X, y)  # the mirror's loss incl. any L2 penalty
+        out, loss = mirror.output_and_loss(X, y)  # the mirror's loss incl. any L2 penalty
         loss.backward()
         losses[k] = loss.item()
         if k == 0:
-            traj.grads = mirror._named(lambda t: t.grad)
+            traj.grads = mirror.named(lambda t: t.grad)
         if k in wanted:
             traj.outputs[k] = out.detach().numpy().copy()
             traj.params[k] = mirror.parameters()
