@@ -1,9 +1,12 @@
-"""Tests for reference_nn.data: the housing loader, the published protocol and the metrics.
+"""Tests for the housing loader (experiments.housing.data), the published preprocessing
+(experiments.housing.protocol) and the metrics (reference_nn.metrics).
 
-The data tests use the offline copy at ../shared/data/cal_housing.data.gz (relative to the
-repository root). Without it they are skipped, unless REFNN_REQUIRE_DATA=1 (as on CI), in
-which case a missing file is a failure. Nothing here downloads anything: scikit-learn's
-downloader is always replaced by a stand-in.
+The data tests use the copy shipped with the project (experiments/housing/data), through the
+root conftest's ``housing_data_file``: without it they are skipped, unless
+REFNN_REQUIRE_DATA=1 (as on CI), in which case a missing file is a failure. Nothing here
+downloads anything: scikit-learn's downloader is always replaced by a stand-in. The loader's
+hardening (layouts, content checks, comparison with the shipped copy, messages) is tested in
+tests/test_housing_data_*.py.
 """
 
 from __future__ import annotations
@@ -23,19 +26,18 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from reference_nn._checks import DTypeError
-from reference_nn.data import (
+from experiments.housing.data import (
     ENV_VAR,
     FEATURE_NAMES,
     N_SAMPLES,
     HousingData,
     HousingDataError,
     HousingDataNotFoundError,
-    housing_protocol,
     load_california_housing,
-    mean_squared_error,
-    r2_score,
 )
+from experiments.housing.protocol import housing_protocol
+from reference_nn._checks import DTypeError
+from reference_nn.metrics import mean_squared_error, r2_score
 
 README_SHA256 = "a2b44dcc7e1c9091b43c4f458b25cbd1f7e8068d08edd26bc4703108d3fa6214"
 RAW_HEADER = (
@@ -63,7 +65,7 @@ needs_sklearn = pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn is not
 
 @pytest.fixture(scope="module")
 def shared_file(housing_data_file: Path) -> Path:
-    """The offline data file (the root conftest skips, or fails on CI, when it is absent)."""
+    """The shipped data file (the root conftest skips, or fails on CI, when it is absent)."""
     return housing_data_file
 
 
@@ -281,7 +283,7 @@ def test_sklearn_failure_explains_the_offline_fix(
 
     patch_fetch(no_internet)
     with pytest.raises(HousingDataError) as excinfo:
-        load_california_housing()
+        load_california_housing("sklearn")
     message = str(excinfo.value)
     assert ENV_VAR in message
     assert "--data" in message
@@ -294,16 +296,17 @@ def test_missing_sklearn_explains_the_offline_fix(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(HousingDataError, match="not installed") as excinfo:
-        load_california_housing()
+        load_california_housing("sklearn")
     assert ENV_VAR in str(excinfo.value) and "--data" in str(excinfo.value)
 
 
-def test_sklearn_is_used_without_path_or_env_var(
-    patch_fetch: Callable[[Callable[..., Any]], None], tmp_path: Path
+def test_sklearn_is_used_when_asked_by_name(
+    patch_fetch: Callable[[Callable[..., Any]], None], tmp_path: Path, housing: HousingData
 ) -> None:
-    rng = np.random.default_rng(0)
-    fake_data = rng.random((N_SAMPLES, 8))
-    fake_target = rng.random(N_SAMPLES)
+    # The stand-in returns the real values (in fresh, writeable arrays): the loader checks
+    # the ranges and compares with the shipped copy, which random numbers would not pass.
+    fake_data = np.array(housing.features)
+    fake_target = np.array(housing.target)
     calls: list[dict[str, Any]] = []
 
     def fake_fetch(**kwargs: Any) -> Any:
@@ -311,13 +314,14 @@ def test_sklearn_is_used_without_path_or_env_var(
         return types.SimpleNamespace(data=fake_data, target=fake_target)
 
     patch_fetch(fake_fetch)
-    loaded = load_california_housing(download=False, data_home=tmp_path)
+    loaded = load_california_housing("sklearn", download=False, data_home=tmp_path)
     assert calls == [{"data_home": tmp_path, "download_if_missing": False}]
     assert np.array_equal(loaded.features, fake_data)
     assert np.array_equal(loaded.target, fake_target)
     assert "scikit-learn" in loaded.source
     assert loaded.features is not fake_data  # a copy: read-only flags must not leak back
     assert fake_data.flags.writeable
+    assert loaded.note is None  # the same values as the shipped copy
 
 
 def test_sklearn_result_with_wrong_shape_is_rejected(
@@ -325,7 +329,7 @@ def test_sklearn_result_with_wrong_shape_is_rejected(
 ) -> None:
     patch_fetch(lambda **kwargs: types.SimpleNamespace(data=np.zeros((5, 8)), target=np.zeros(5)))
     with pytest.raises(HousingDataError, match="shape"):
-        load_california_housing()
+        load_california_housing("sklearn")
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,10 +424,14 @@ def test_zero_households_is_rejected(tmp_path: Path, raw_text: str) -> None:
         load_california_housing(write_text(tmp_path / "zero.data", text))
 
 
-def test_header_in_another_order_is_rejected(tmp_path: Path, raw_text: str) -> None:
+def test_header_naming_columns_the_data_does_not_hold_is_rejected(
+    tmp_path: Path, raw_text: str
+) -> None:
+    # Headers are now mapped by name (any order; see test_housing_data_layouts.py), so a
+    # header whose names are on the wrong columns is caught by the content checks.
     names = RAW_HEADER.split(",")
     swapped = ",".join([names[1], names[0], *names[2:]])
-    with pytest.raises(HousingDataError, match="different order"):
+    with pytest.raises(HousingDataError, match=r"'longitude' is 37\.88, outside"):
         load_california_housing(write_text(tmp_path / "h.csv", swapped + "\n" + raw_text))
 
 
