@@ -26,10 +26,11 @@ from .torch_mirror import NotMirrored
 
 def supports(spec: NetworkSpec) -> str | None:
     """None if Keras can run ``spec``, else the reason it cannot."""
-    opt = spec.optimizer_params
-    plain_sgd = spec.optimizer == "sgd" and not opt.get("momentum", 0.0)
-    if opt.get("convention", "torch") != "keras" and not plain_sgd:
-        return f"{spec.optimizer} in torch's formulation"
+    from .optim_keras import unsupported_optimizer
+
+    reason = unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
+    if reason:
+        return reason
     if spec.loss == "bce" and spec.loss_params.get("clip") == "torch":
         return "torch's log clamp at -100"
     if spec.loss == "bce" and spec.loss_params.get("reduction", "mean") != "mean":
@@ -83,21 +84,9 @@ def _constant(value: float, exact: bool) -> float:
 
 
 def _optimizer(spec: NetworkSpec, exact: bool) -> Any:
-    optimizers = frameworks.keras().optimizers
-    o = spec.build_optimizer().params()
-    if spec.optimizer == "sgd":
-        momentum = _constant(o["momentum"], exact) if o["momentum"] else 0.0
-        return optimizers.SGD(learning_rate=o["lr"], momentum=momentum, nesterov=o["nesterov"])
-    if spec.optimizer == "rmsprop":
-        return optimizers.RMSprop(learning_rate=o["lr"], rho=o["rho"], epsilon=o["eps"])
-    if spec.optimizer == "adam":
-        return optimizers.Adam(
-            learning_rate=o["lr"],
-            beta_1=_constant(o["beta1"], exact),
-            beta_2=_constant(o["beta2"], exact),
-            epsilon=o["eps"],
-        )
-    raise NotMirrored(f"optimizer {spec.optimizer}")
+    from . import optim_keras
+
+    return optim_keras.build(spec.optimizer, spec.build_optimizer().options(), exact=exact)
 
 
 class KerasMirror:

@@ -22,9 +22,11 @@ class NotMirrored(ValueError):
 
 def supports(spec: NetworkSpec) -> str | None:
     """None if torch can run ``spec``, else the reason it cannot."""
-    opt = spec.optimizer_params
-    if opt.get("convention", "torch") != "torch" and not _is_plain_sgd(spec):
-        return f"{spec.optimizer} in Keras's formulation"
+    from .optim_torch import unsupported_optimizer
+
+    reason = unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
+    if reason:
+        return reason
     if spec.loss == "bce" and spec.loss_params.get("clip") == "keras":
         return "Keras' probability clipping"
     if spec.loss == "cce" and spec.loss_params.get("convention") == "keras":
@@ -79,20 +81,9 @@ def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
 
 
 def _optimizer(spec: NetworkSpec, parameters: Any) -> Any:
-    optim = frameworks.torch().optim
-    o = spec.build_optimizer().params()  # resolved: every constant explicit
-    wd = o.get("weight_decay", 0.0)
-    if spec.optimizer == "sgd":
-        return optim.SGD(
-            parameters, lr=o["lr"], momentum=o["momentum"], nesterov=o["nesterov"], weight_decay=wd
-        )
-    if spec.optimizer == "rmsprop":
-        return optim.RMSprop(parameters, lr=o["lr"], alpha=o["rho"], eps=o["eps"], weight_decay=wd)
-    if spec.optimizer == "adam":
-        return optim.Adam(
-            parameters, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"], weight_decay=wd
-        )
-    raise NotMirrored(f"optimizer {spec.optimizer}")
+    from . import optim_torch
+
+    return optim_torch.build(spec.optimizer, spec.build_optimizer().options(), parameters)
 
 
 class TorchMirror:

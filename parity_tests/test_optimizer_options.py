@@ -1,0 +1,126 @@
+"""Every optimizer option against every framework that has it: each variant of
+``OPTION_VARIANTS`` x float64/float32 x framework, forward, loss, gradients and weights after 1
+and 20 steps, within the tolerances of ``parity_tests/tolerances.py``."""
+
+import pytest
+
+from parity_tests import optim_keras, optim_torch
+from parity_tests.compare import compare_runs, failures
+from parity_tests.optimizer_options import (
+    OPTION_VARIANTS,
+    accepted_options,
+    non_default_options,
+    option_case,
+)
+from parity_tests.report import RUNNERS
+from parity_tests.runs import run_reference
+from reference_nn import OPTIMIZERS
+
+pytestmark = pytest.mark.frameworks
+
+DTYPES = ("float64", "float32")
+UNSUPPORTED = {"torch": optim_torch.unsupported, "keras": optim_keras.unsupported}
+
+
+def _pairs() -> list:
+    return [
+        pytest.param(label, dtype, fw, id=f"{label}-{dtype}-{fw}")
+        for label, (name, options) in OPTION_VARIANTS.items()
+        for dtype in DTYPES
+        for fw, unsupported in UNSUPPORTED.items()
+        if unsupported(name, options) is None
+    ]
+
+
+def _comparisons(label, dtype, framework, reference_options=None):
+    case = option_case(label, dtype)
+    X, y, params, batches = case.materialize()
+    reference_case = option_case(label, dtype, reference_options)
+    reference = run_reference(reference_case.spec, params, X, y, batches)
+    other = RUNNERS[framework](case.spec, params, X, y, batches)
+    return compare_runs(case.name, framework, dtype, reference, other)
+
+
+@pytest.mark.parametrize(("label", "dtype", "framework"), _pairs(), indirect=["framework"])
+def test_option(label, dtype, framework):
+    comparisons = _comparisons(label, dtype, framework)
+    assert {c.quantity for c in comparisons} == {"forward", "loss", "grads", "step_1", "step_20"}
+    bad = failures(comparisons)
+    assert not bad, "\n".join(bad)
+
+
+def test_every_accepted_option_has_a_non_default_variant():
+    for name in OPTIMIZERS:
+        variants = [options for n, options in OPTION_VARIANTS.values() if n == name]
+        covered = set().union(*(non_default_options(name, options) for options in variants))
+        assert accepted_options(name) <= covered, (name, accepted_options(name) - covered)
+
+
+def test_every_variant_runs_somewhere_and_the_mirrors_agree():
+    for label, (name, options) in OPTION_VARIANTS.items():
+        reasons = {fw: unsupported(name, options) for fw, unsupported in UNSUPPORTED.items()}
+        assert None in reasons.values(), (label, reasons)
+        # the mirrors refuse exactly what these modules refuse (mse, dense: nothing else)
+        case_reasons = option_case(label, "float64").frameworks()
+        assert {fw: r is None for fw, r in case_reasons.items()} == {
+            fw: r is None for fw, r in reasons.items()
+        }, label
+
+
+def test_every_variant_changes_the_run():
+    # A variant whose weights after 20 steps matched its base's would check nothing about
+    # its option: each must move them far beyond the tolerance (reference vs reference).
+    for label, (name, options) in OPTION_VARIANTS.items():
+        base = f"{name}-{options['convention']}-base"
+        if label == base:
+            continue
+        case = option_case(label, "float64")
+        X, y, params, batches = case.materialize()
+        variant = run_reference(case.spec, params, X, y, batches)
+        plain = run_reference(option_case(base, "float64").spec, params, X, y, batches)
+        steps = compare_runs(label, base, "float64", plain, variant)
+        worst = max(c.error.normwise_rel / c.tolerance for c in steps if c.quantity == "step_20")
+        assert worst > 100, (label, worst)
+
+
+def test_plain_sgd_runs_in_both_frameworks_in_both_conventions():
+    for convention in ("torch", "keras"):
+        name, options = OPTION_VARIANTS[f"sgd-{convention}-base"]
+        assert optim_torch.unsupported(name, options) is None
+        assert optim_keras.unsupported(name, options) is None
+
+
+def test_unsupported_reasons_name_the_formulation():
+    assert "decoupled weight_decay" in optim_torch.unsupported(
+        "sgd", {"lr": 0.1, "weight_decay": 0.1, "convention": "keras"}
+    )
+    assert "Keras's formulation of momentum" in optim_torch.unsupported(
+        "sgd", {"lr": 0.1, "momentum": 0.9, "convention": "keras"}
+    )
+    assert "coupled weight_decay" in optim_keras.unsupported(
+        "sgd", {"lr": 0.1, "weight_decay": 0.1, "convention": "torch"}
+    )
+    assert "torch's formulation of Adam" in optim_keras.unsupported(
+        "adam", {"lr": 0.1, "amsgrad": True, "convention": "torch"}
+    )
+
+
+# ---------------------------------------------------------------- negative controls
+@pytest.mark.parametrize(
+    ("label", "framework", "planted"),
+    [
+        ("sgd-torch-dampening", "torch", {"dampening": 0.4999}),
+        ("sgd-keras-weight_decay", "keras", {"weight_decay": 0.0999}),
+        ("rmsprop-torch-centered", "torch", {"centered": False}),
+        ("adam-keras-amsgrad-beta2", "keras", {"amsgrad": False}),
+        ("adam-torch-decoupled_weight_decay", "torch", {"decoupled_weight_decay": False}),
+    ],
+    indirect=["framework"],
+)
+def test_a_wrong_option_in_the_reference_is_caught(label, framework, planted):
+    options = OPTION_VARIANTS[label][1]
+    comparisons = _comparisons(label, "float64", framework, {**options, **planted})
+    bad = {(c.quantity, c.tensor) for c in comparisons if not c.passed}
+    assert {("step_20", p) for p in ("0.W", "0.b", "1.W", "1.b")} <= bad
+    assert not any(q in ("forward", "loss", "grads") for q, _ in bad)
+    assert any("step_20 0.W: normwise relative error" in m for m in failures(comparisons))
