@@ -11,19 +11,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from reference_nn import LayerSpec, NetworkSpec, epoch_orders
+from reference_nn import ACTIVATIONS, LayerSpec, NetworkSpec, epoch_orders
+from reference_nn.losses import random_targets
 
-from . import keras_mirror, torch_mirror
-from .runs import Array, Params
+from . import registry
+from .adapter import Array, Params
 
+# Every elementwise activation, with the options its class names for the matrix (softmax is an
+# output activation: the cce losses exercise it).
 HIDDEN: dict[str, dict[str, float]] = {
-    "identity": {},
-    "sigmoid": {},
-    "tanh": {},
-    "relu": {},
-    "leaky_relu": {"alpha": 0.25},  # representable in float32: TF passes the slope as float32
-    "elu": {"alpha": 1.0},
-    "softplus": {},
+    name: dict(cls.example_options) for name, cls in ACTIVATIONS.items() if cls.elementwise
 }
 
 # label -> (loss, loss options, output activation)
@@ -58,7 +55,6 @@ OPTIMIZER_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 DTYPES = ("float64", "float32")
-FRAMEWORKS = ("torch", "keras")
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,8 @@ class Case:
         dtype = self.spec.np_dtype
         # Inputs of scale 0.5 keep deep random stacks out of float32 sigmoid saturation
         # (p rounding to exactly 1), where the plain BCE formula is undefined.
-        X = rng.normal(scale=0.5, size=(self.n_samples, self.spec.input_dim))
-        y = targets(self.spec.loss, rng, self.n_samples, self.spec.layers[-1].units)
+        X = rng.normal(scale=0.5, size=(self.n_samples, *self.spec.input_shape))
+        y = random_targets(self.spec.loss, rng, (self.n_samples, *self.spec.output_shape))
         params = self.spec.init_parameters(rng)
         per_epoch = -(-self.n_samples // self.batch_size)
         epochs = -(-self.steps // per_epoch)
@@ -90,32 +86,25 @@ class Case:
         return X.astype(dtype), y.astype(dtype), params, batches
 
     def frameworks(self) -> dict[str, str | None]:
-        """framework -> None if it mirrors this case, else the reason it cannot."""
+        """framework -> None if it runs this case, else the reason it cannot (every registered
+        framework but the reference)."""
         return {
-            "torch": torch_mirror.supports(self.spec),
-            "keras": keras_mirror.supports(self.spec),
+            name: registry.get(name).unsupported(self.spec)
+            for name in registry.names(include_reference=False)
         }
 
 
-def targets(loss: str, rng: np.random.Generator, n: int, k: int) -> Array:
-    if loss in ("cce", "cce_logits"):
-        return np.eye(k)[rng.integers(0, k, n)]
-    if loss in ("bce", "logistic", "bce_logits"):
-        return (rng.random((n, k)) < 0.5).astype(np.float64)
-    return rng.normal(size=(n, k))
-
-
 def matrix_case(hidden: str, loss: str, optimizer: str, dtype: str, seed: int = 0) -> Case:
-    loss_name, loss_params, out_act = LOSS_VARIANTS[loss]
+    loss_name, loss_options, out_act = LOSS_VARIANTS[loss]
     opt_name, opt_params = OPTIMIZER_VARIANTS[optimizer]
     opt_params = _scaled_lr(loss_name, opt_params)
     spec = NetworkSpec(
-        input_dim=3,
-        layers=(LayerSpec(5, hidden, HIDDEN[hidden]), LayerSpec(3, out_act)),
+        input_shape=3,
+        layers=(LayerSpec.dense(5, hidden, HIDDEN[hidden]), LayerSpec.dense(3, out_act)),
         loss=loss_name,
-        loss_params=loss_params,
+        loss_options=loss_options,
         optimizer=opt_name,
-        optimizer_params=opt_params,
+        optimizer_options=opt_params,
         dtype=dtype,
     )
     return Case(f"{hidden}-{loss}-{optimizer}-{dtype}", spec, seed)
@@ -142,13 +131,13 @@ def random_case(seed: int, dtype: str = "float64") -> Case:
     rng = np.random.default_rng(seed)
     depth = int(rng.integers(1, 5))
     loss = str(rng.choice(list(LOSS_VARIANTS)))
-    loss_name, loss_params, out_act = LOSS_VARIANTS[loss]
+    loss_name, loss_options, out_act = LOSS_VARIANTS[loss]
     widths = [int(w) for w in rng.integers(1, 17, size=depth + 1)]
     if out_act == "softmax" or loss_name == "cce_logits":
         widths[-1] = max(widths[-1], 2)
     hidden = str(rng.choice(list(HIDDEN)))
     layers = tuple(
-        LayerSpec(
+        LayerSpec.dense(
             widths[i + 1],
             hidden if i < depth - 1 else out_act,
             HIDDEN[hidden] if i < depth - 1 else {},
@@ -163,9 +152,9 @@ def random_case(seed: int, dtype: str = "float64") -> Case:
         widths[0],
         layers,
         loss=loss_name,
-        loss_params=loss_params,
+        loss_options=loss_options,
         optimizer=opt_name,
-        optimizer_params=opt_params,
+        optimizer_options=opt_params,
         dtype=dtype,
     )
     n = int(rng.integers(1, 33))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .runs import RunResult
+from .adapter import RunResult
 from .tolerances import tolerance
 
 TINY = np.finfo(np.float64).tiny

@@ -1,17 +1,19 @@
 """Framework fixtures: a missing framework skips with a reason, or fails when
-REFNN_REQUIRE_FRAMEWORKS=1 (CI), so a parity suite that silently tested nothing cannot pass."""
+REFNN_REQUIRE_FRAMEWORKS=1 (CI), so a parity suite that silently tested nothing cannot pass.
 
-from collections.abc import Callable
+``framework`` is parametrised indirectly with a registry name (``"torch"``, ``"keras"``...);
+``fw`` runs a test once per registered framework other than the reference."""
+
 from types import ModuleType
 
 import pytest
 
-from parity_tests import frameworks
+from parity_tests import frameworks, registry
 
 
-def _load(loader: Callable[[], ModuleType]) -> ModuleType:
+def load_or_skip(name: str) -> None:
     try:
-        return loader()
+        registry.get(name).load()
     except frameworks.FrameworkUnavailable as exc:
         if frameworks.frameworks_required():
             pytest.fail(f"{exc} ({frameworks.REQUIRE_ENV} is set: frameworks are required)")
@@ -20,17 +22,26 @@ def _load(loader: Callable[[], ModuleType]) -> ModuleType:
 
 @pytest.fixture(scope="session")
 def torch() -> ModuleType:
-    return _load(frameworks.torch)
+    load_or_skip("torch")
+    return frameworks.torch()
 
 
 @pytest.fixture(scope="session")
 def keras() -> ModuleType:
-    return _load(frameworks.keras)
+    load_or_skip("keras")
+    return frameworks.keras()
 
 
 @pytest.fixture
 def framework(request: pytest.FixtureRequest) -> str:
     """Parametrised framework name; loads (or skips) that framework."""
     name: str = request.param
-    request.getfixturevalue(name)
+    load_or_skip(name)
     return name
+
+
+@pytest.fixture(params=registry.names(include_reference=False))
+def fw(request: pytest.FixtureRequest) -> str:
+    """Every registered framework but the reference, each loaded (or skipped)."""
+    load_or_skip(request.param)
+    return request.param

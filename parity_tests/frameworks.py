@@ -78,20 +78,3 @@ def keras_floatx(dtype: str) -> Iterator[None]:
         yield
     finally:
         k.config.set_floatx(previous)
-
-
-def versions() -> dict[str, str]:
-    """Library versions for report headers (frameworks only if importable)."""
-    import platform
-
-    import numpy as np
-
-    out = {"python": platform.python_version(), "numpy": np.__version__}
-    for name, loader in (("torch", torch), ("keras", keras)):
-        try:
-            out[name] = loader().__version__
-        except FrameworkUnavailable:
-            out[name] = "not installed"
-    if out["keras"] != "not installed":
-        out["tensorflow"] = tensorflow().__version__
-    return out

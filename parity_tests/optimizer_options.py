@@ -143,9 +143,7 @@ def option_case(label: str, dtype: str, options: dict[str, Any] | None = None) -
 def _measure() -> None:  # pragma: no cover - a report, run by hand
     """Worst normwise relative error over the weights after 1 and after 20 steps (what the
     optimizer decides), per variant, framework and dtype, with the tensor and step."""
-    from .compare import compare_runs
-    from .report import RUNNERS
-    from .runs import run_reference
+    from .harness import compare_case
 
     print("| variant | framework | float64 | float32 |")
     print("|---|---|---|---|")
@@ -153,17 +151,10 @@ def _measure() -> None:  # pragma: no cover - a report, run by hand
         cells: dict[str, dict[str, str]] = {}
         for dtype in ("float64", "float32"):
             case = option_case(label, dtype)
-            X, y, params, batches = case.materialize()
-            reference = run_reference(case.spec, params, X, y, batches)
             for fw, reason in case.frameworks().items():
                 if reason is not None:
                     continue
-                other = RUNNERS[fw](case.spec, params, X, y, batches)
-                steps = [
-                    c
-                    for c in compare_runs(case.name, fw, dtype, reference, other)
-                    if c.quantity.startswith("step_")
-                ]
+                steps = [c for c in compare_case(case, fw) if c.quantity.startswith("step_")]
                 w = max(steps, key=lambda c: c.error.normwise_rel)
                 cells.setdefault(fw, {})[dtype] = (
                     f"{w.error.normwise_rel:.1e} ({w.quantity} {w.tensor})"

@@ -10,33 +10,22 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import frameworks
+from . import registry
 from .cases import Case, matrix, random_case
-from .compare import Comparison, compare_runs
-from .keras_mirror import run_keras
-from .runs import RunResult, run_reference
-from .tolerances import TOLERANCES  # noqa: F401  (re-exported for the report tests)
-from .torch_mirror import run_torch
-
-RUNNERS: dict[str, Callable[..., RunResult]] = {"torch": run_torch, "keras": run_keras}
+from .compare import Comparison
+from .harness import compare_case
 
 
-def run_case(case: Case, only: Iterable[str] = ("torch", "keras")) -> list[Comparison]:
-    """Reference vs every framework that mirrors ``case``."""
-    X, y, params, batches = case.materialize()
-    reference = run_reference(case.spec, params, X, y, batches)
+def run_case(case: Case) -> list[Comparison]:
+    """Reference vs every registered framework that runs ``case``."""
     out: list[Comparison] = []
     for name, reason in case.frameworks().items():
-        if reason is None and name in only:
-            other = RUNNERS[name](case.spec, params, X, y, batches)
-            try:
-                out += compare_runs(case.name, name, case.spec.dtype, reference, other)
-            except ValueError as exc:  # shape/dtype mismatch: say which case and framework
-                raise ValueError(f"{case.name} [{name}]: {exc}") from exc
+        if reason is None:
+            out += compare_case(case, name)
     return out
 
 
@@ -148,7 +137,7 @@ def write_report(
     seconds = time.perf_counter() - start
     worst, versions, maxima = (
         summarize(comparisons),
-        frameworks.versions(),
+        registry.versions(),
         measured_maxima(comparisons),
     )
     (out_dir / "parity.md").write_text(_markdown(worst, versions, maxima, seconds))
@@ -164,12 +153,29 @@ def write_report(
     return summary
 
 
-def main(args: Any) -> int:
+def select_cases(filter_text: str, n_random: int) -> list[Case]:
+    """The matrix plus ``n_random`` random architectures per dtype, names containing
+    ``filter_text``; an empty selection is an error (a typo must not pass in CI)."""
+    if n_random < 0:
+        raise ValueError(f"--random must be >= 0, got {n_random}")
     selected = matrix() + [
-        random_case(s, d) for s in range(args.random) for d in ("float64", "float32")
+        random_case(s, d) for s in range(n_random) for d in ("float64", "float32")
     ]
-    if args.filter:
-        selected = [c for c in selected if args.filter in c.name]
+    if filter_text:
+        selected = [c for c in selected if filter_text in c.name]
+    if not selected:
+        raise ValueError(
+            f"--filter {filter_text!r} selects no case; case names look like {matrix()[0].name!r}"
+        )
+    return selected
+
+
+def main(args: Any) -> int:
+    try:
+        selected = select_cases(args.filter, args.random)
+    except ValueError as exc:
+        print(f"refnn parity-report: {exc}", file=sys.stderr)
+        return 2
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty():
@@ -183,3 +189,20 @@ def main(args: Any) -> int:
     for dtype, table in summary["measured_maxima"].items():
         print(dtype, {q: f"{v:.2e}" for q, v in sorted(table.items())})
     return 1 if summary["failures"] else 0
+
+
+def register(sub: Any) -> None:
+    """``refnn parity-report``: added to the command by :mod:`experiments.cli`."""
+    report = sub.add_parser(
+        "parity-report",
+        help="run the parity matrix; write parity.md, parity.json and parity.png",
+        description="Run every case of the parity matrix (plus seeded random architectures) "
+        "against every registered framework and write a Markdown table, JSON and a PNG "
+        "heatmap of the worst error per case and framework against its tolerance.",
+    )
+    report.add_argument("--out", default="results/parity", help="output folder")
+    report.add_argument(
+        "--random", type=int, default=30, help="seeded random architectures per dtype (default 30)"
+    )
+    report.add_argument("--filter", default="", help="only cases whose name contains this")
+    report.set_defaults(handler=main)

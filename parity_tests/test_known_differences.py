@@ -8,10 +8,8 @@ import pytest
 
 from parity_tests import frameworks
 from parity_tests.cases import Case
-from parity_tests.compare import compare_runs, failures, tensor_error
-from parity_tests.keras_mirror import run_keras
-from parity_tests.runs import run_reference
-from parity_tests.torch_mirror import run_torch
+from parity_tests.compare import failures, tensor_error
+from parity_tests.harness import compare_case
 from reference_nn import LayerSpec, NetworkSpec, ShapeError, get_activation, get_loss
 
 pytestmark = pytest.mark.frameworks
@@ -22,20 +20,17 @@ F32 = lambda x: float(np.float32(x))  # noqa: E731  a constant as Keras' float32
 def _case(optimizer: str, params: dict, *, loss="mse", hidden="tanh", out="sigmoid", name=None):
     spec = NetworkSpec(
         3,
-        (LayerSpec(5, hidden), LayerSpec(2, out)),
+        (LayerSpec.dense(5, hidden), LayerSpec.dense(2, out)),
         loss=loss,
         optimizer=optimizer,
-        optimizer_params=params,
+        optimizer_options=params,
     )
     return Case(name or f"{optimizer}-{params}", spec, seed=3)
 
 
-def _errors(case, runner, spec=None, **options):
-    """Reference run of ``spec`` (default: the case's) vs ``runner`` on the case's spec."""
-    X, y, p, b = case.materialize()
-    ref = run_reference(spec or case.spec, p, X, y, b)
-    other = runner(case.spec, p, X, y, b, **options)
-    return compare_runs(case.name, runner.__name__, "float64", ref, other)
+def _errors(case, framework, spec=None, **options):
+    """Reference run of ``spec`` (default: the case's) vs ``framework`` on the case's spec."""
+    return compare_case(case, framework, reference_spec=spec, **options)
 
 
 def _worst(comparisons, quantity):
@@ -45,24 +40,24 @@ def _worst(comparisons, quantity):
 # ---------------------------------------------------------------- Keras float32 constants
 def test_keras_momentum_written_as_a_python_float_is_rounded_to_float32(keras):
     case = _case("sgd", {"lr": 0.05, "momentum": 0.9, "convention": "keras"})
-    plain_floats = _errors(case, run_keras, python_float_constants=True)
+    plain_floats = _errors(case, "keras", python_float_constants=True)
     # The first step has no momentum term yet; from the second on, 0.9 vs 0.8999999761581421 shows.
     assert _worst(plain_floats, "step_1") < 1e-15
     assert _worst(plain_floats, "step_20") > 1e-10
     # Matched deliberately: the reference given the float32-rounded momentum agrees...
     rounded = case.spec.with_changes(
-        optimizer_params={**case.spec.optimizer_params, "momentum": F32(0.9)}
+        optimizer_options={**case.spec.optimizer_options, "momentum": F32(0.9)}
     )
-    assert not failures(_errors(case, run_keras, spec=rounded, python_float_constants=True))
+    assert not failures(_errors(case, "keras", spec=rounded, python_float_constants=True))
     # ...and the mirror's default (NumPy float64 scalars) keeps Keras exact.
-    assert not failures(_errors(case, run_keras))
+    assert not failures(_errors(case, "keras"))
 
 
 def test_keras_adam_betas_as_python_floats_are_rounded_in_the_bias_correction(keras):
     case = _case("adam", {"lr": 0.01, "convention": "keras"})
-    plain_floats = _errors(case, run_keras, python_float_constants=True)
+    plain_floats = _errors(case, "keras", python_float_constants=True)
     assert _worst(plain_floats, "step_1") > 1e-12  # beta**t with beta = f32(0.9), f32(0.999)
-    assert not failures(_errors(case, run_keras))  # float64 scalars: exact
+    assert not failures(_errors(case, "keras"))  # float64 scalars: exact
 
 
 def test_keras_leaky_relu_slope_is_a_float32_attribute(keras):
@@ -81,10 +76,10 @@ def test_epsilon_placement_each_convention_matches_its_framework(optimizer, torc
     # A tiny learning signal makes v comparable to epsilon, where the placements differ.
     torch_case = _case(optimizer, {"lr": 0.01, "eps": 1e-3, "convention": "torch"}, name="t")
     keras_case = _case(optimizer, {"lr": 0.01, "eps": 1e-3, "convention": "keras"}, name="k")
-    assert not failures(_errors(torch_case, run_torch))
-    assert not failures(_errors(keras_case, run_keras))
+    assert not failures(_errors(torch_case, "torch"))
+    assert not failures(_errors(keras_case, "keras"))
     # The torch formulation of the reference against Keras: far outside any tolerance.
-    crossed = _errors(keras_case, run_keras, spec=torch_case.spec)
+    crossed = _errors(keras_case, "keras", spec=torch_case.spec)
     assert _worst(crossed, "step_20") > 1e-6
 
 
@@ -105,12 +100,14 @@ def test_bce_clipping_keras_vs_torch_log_clamp(torch, keras):
 def test_keras_turns_a_sigmoid_output_back_into_logits(keras):
     # With a sigmoid output layer, Keras' BinaryCrossentropy reads the pre-activation it kept
     # (`_keras_logits`) and uses the logits formula: no clipping, even when saturated.
-    spec = NetworkSpec(2, (LayerSpec(1, "sigmoid"),), loss="bce", loss_params={"clip": "keras"})
+    spec = NetworkSpec(
+        2, (LayerSpec.dense(1, "sigmoid"),), loss="bce", loss_options={"clip": "keras"}
+    )
     params = {"0.W": np.array([[30.0], [10.0]]), "0.b": np.array([5.0])}
     X, y = np.array([[1.0, 1.0], [0.2, 0.1]]), np.array([[0.0], [1.0]])
-    from parity_tests.keras_mirror import KerasMirror
+    from parity_tests.keras_mirror import KerasModel
 
-    mirror = KerasMirror(spec, params)
+    mirror = KerasModel(spec, params)
     _, loss = mirror.output_and_loss(X, y)
     logits = X @ params["0.W"] + params["0.b"]
     assert float(loss) == pytest.approx(float(get_loss("bce_logits").value(logits, y)), rel=1e-14)

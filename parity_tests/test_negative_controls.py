@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 
 from parity_tests.cases import Case
-from parity_tests.compare import compare_runs
-from parity_tests.keras_mirror import run_keras
-from parity_tests.runs import run_reference
-from parity_tests.torch_mirror import TorchMirror, run_torch
+from parity_tests.harness import compare_case, failing
+from parity_tests.torch_mirror import TorchModel
 from reference_nn import LayerSpec, NetworkSpec
 from reference_nn import losses as losses_module
 from reference_nn.activations import Tanh
@@ -16,33 +14,23 @@ from reference_nn.layers import Dense
 
 pytestmark = pytest.mark.frameworks
 
-RUNNERS = {"torch": run_torch, "keras": run_keras}
 SPEC = NetworkSpec(
     3,
-    (LayerSpec(3, "tanh"), LayerSpec(2, "sigmoid")),
+    (LayerSpec.dense(3, "tanh"), LayerSpec.dense(2, "sigmoid")),
     loss="mse",
     optimizer="sgd",
-    optimizer_params={"lr": 0.1},
+    optimizer_options={"lr": 0.1},
 )
 CASE = Case("control", SPEC, seed=11)
 
 
-def _failing(framework: str, spec: NetworkSpec = SPEC) -> set[tuple[str, str]]:
+def _failing(framework: str, reference_spec: NetworkSpec | None = None) -> set[tuple[str, str]]:
     """(quantity, tensor) pairs outside tolerance, reference vs ``framework``."""
-    X, y, p, b = CASE.materialize()
-    ref = run_reference(spec, p, X, y, b)
-    other = RUNNERS[framework](spec, p, X, y, b)
-    comparisons = compare_runs("control", framework, "float64", ref, other)
+    comparisons = compare_case(CASE, framework, reference_spec=reference_spec)
     for c in comparisons:
         if not c.passed:  # the message names case, framework, quantity, parameter, values
             assert c.tensor in c.message() and framework in c.message()
-    return {(c.quantity, c.tensor) for c in comparisons if not c.passed}
-
-
-@pytest.fixture(params=["torch", "keras"])
-def fw(request):
-    request.getfixturevalue(request.param)
-    return request.param
+    return failing(comparisons)
 
 
 def test_clean_run_passes(fw):
@@ -80,33 +68,22 @@ def test_missing_one_over_n_is_caught(fw, monkeypatch):
 def test_missing_transpose_in_the_torch_mirror_is_caught(torch, monkeypatch):
     # The hidden layer is square (3 -> 3), so copying W instead of W.T raises no shape error:
     # only the comparison can notice.
-    def no_transpose(self, params):
-        with self.torch.no_grad():
-            for i, linear in enumerate(self.linears):
-                linear.weight.copy_(
-                    self.torch.from_numpy(params[f"{i}.W"].copy())
-                    if i == 0
-                    else self.torch.from_numpy(params[f"{i}.W"].T.copy())
-                )
-                linear.bias.copy_(self.torch.from_numpy(params[f"{i}.b"]))
+    original = TorchModel.set_parameters
 
-    monkeypatch.setattr(TorchMirror, "set_parameters", no_transpose)
+    def no_transpose(self, params):
+        original(self, params)
+        with self.torch.no_grad():  # layer 0's weight copied as W, not W.T
+            self._tensor("0.W").copy_(self.torch.from_numpy(params["0.W"].copy()))
+
+    monkeypatch.setattr(TorchModel, "set_parameters", no_transpose)
     bad = _failing("torch")
     assert ("forward", "output") in bad and ("grads", "0.W") in bad
 
 
 def test_wrong_optimizer_constant_is_caught(fw):
-    spec = SPEC.with_changes(optimizer_params={"lr": 0.1, "momentum": 0.9, "convention": fw})
-    X, y, p, b = CASE.materialize()
-    ref = run_reference(
-        spec.with_changes(optimizer_params={**spec.optimizer_params, "momentum": 0.899}), p, X, y, b
-    )
-    other = RUNNERS[fw](spec, p, X, y, b)
-    bad = {
-        (c.quantity, c.tensor)
-        for c in compare_runs("control", fw, "float64", ref, other)
-        if not c.passed
-    }
+    spec = SPEC.with_changes(optimizer_options={"lr": 0.1, "momentum": 0.9, "convention": fw})
+    wrong = spec.with_changes(optimizer_options={**spec.optimizer_options, "momentum": 0.899})
+    bad = failing(compare_case(Case("control", spec, seed=11), fw, reference_spec=wrong))
     assert {("step_20", name) for name in ("0.W", "0.b", "1.W", "1.b")} <= bad
     assert not any(q in ("forward", "grads", "loss") for q, _ in bad)
 

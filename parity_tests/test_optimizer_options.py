@@ -6,14 +6,13 @@ import pytest
 
 from parity_tests import optim_keras, optim_torch
 from parity_tests.compare import compare_runs, failures
+from parity_tests.harness import compare_case, run_framework
 from parity_tests.optimizer_options import (
     OPTION_VARIANTS,
     accepted_options,
     non_default_options,
     option_case,
 )
-from parity_tests.report import RUNNERS
-from parity_tests.runs import run_reference
 from reference_nn import OPTIMIZERS
 
 pytestmark = pytest.mark.frameworks
@@ -34,11 +33,8 @@ def _pairs() -> list:
 
 def _comparisons(label, dtype, framework, reference_options=None):
     case = option_case(label, dtype)
-    X, y, params, batches = case.materialize()
-    reference_case = option_case(label, dtype, reference_options)
-    reference = run_reference(reference_case.spec, params, X, y, batches)
-    other = RUNNERS[framework](case.spec, params, X, y, batches)
-    return compare_runs(case.name, framework, dtype, reference, other)
+    reference_spec = option_case(label, dtype, reference_options).spec
+    return compare_case(case, framework, reference_spec=reference_spec)
 
 
 @pytest.mark.parametrize(("label", "dtype", "framework"), _pairs(), indirect=["framework"])
@@ -76,8 +72,8 @@ def test_every_variant_changes_the_run():
             continue
         case = option_case(label, "float64")
         X, y, params, batches = case.materialize()
-        variant = run_reference(case.spec, params, X, y, batches)
-        plain = run_reference(option_case(base, "float64").spec, params, X, y, batches)
+        variant = run_framework("numpy", case.spec, params, X, y, batches)
+        plain = run_framework("numpy", option_case(base, "float64").spec, params, X, y, batches)
         steps = compare_runs(label, base, "float64", plain, variant)
         worst = max(c.error.normwise_rel / c.tolerance for c in steps if c.quantity == "step_20")
         assert worst > 100, (label, worst)

@@ -1,7 +1,7 @@
 """The worked examples in PyTorch and Keras, from the same weights as the NumPy reference.
 
-* gradients and one step: the parity harness itself (``run_reference`` / ``run_torch`` /
-  ``run_keras`` + ``compare_runs``) with the example's full batch;
+* gradients and one step: the parity harness itself (``parity_tests.harness.compare_on``)
+  with the example's full batch;
 * the published figures, reproduced in each framework;
 * the whole runs -- xor_3_4_1's 10,000 and fixed_2_3_2's 50,001 steps in full -- compared
   tensor by tensor at the end (``experiments.worked_examples.compare``);
@@ -19,23 +19,14 @@ import pytest
 
 from experiments.worked_examples import EXAMPLES, get_example, mismatches, reproduce, run
 from experiments.worked_examples.compare import compare_trajectories
-from parity_tests.compare import compare_runs, failures, tensor_error
-from parity_tests.keras_mirror import run_keras
-from parity_tests.runs import run_reference
+from parity_tests.compare import failures, tensor_error
+from parity_tests.harness import compare_on, failing
 from parity_tests.tolerances import tolerance
-from parity_tests.torch_mirror import run_torch
 
 pytestmark = pytest.mark.frameworks
 
-RUNNERS = {"torch": run_torch, "keras": run_keras}
 SHORT = ("hand_2_1_1", "numeric_3_2_1", "logistic_l2_4_layer")
 LONG = ("xor_3_4_1", "fixed_2_3_2")
-
-
-@pytest.fixture(params=["torch", "keras"])
-def fw(request):
-    request.getfixturevalue(request.param)  # skip, or fail under REFNN_REQUIRE_FRAMEWORKS
-    return request.param
 
 
 @functools.cache
@@ -47,9 +38,7 @@ def reproduction(name: str, framework: str):
 def one_step(name: str, framework: str, example=None):
     ex = example or get_example(name)
     batches = [np.arange(len(ex.X))]  # full batch, one step
-    ref = run_reference(ex.spec, ex.params, ex.X, ex.y, batches)
-    other = RUNNERS[framework](ex.spec, ex.params, ex.X, ex.y, batches)
-    return compare_runs(name, framework, "float64", ref, other)
+    return compare_on(name, framework, ex.spec, ex.params, ex.X, ex.y, batches)
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
@@ -118,12 +107,12 @@ def test_keras_compiled_loops_agree_with_eager_keras(keras):
 # ---------------------------------------------------------------- negative controls
 def test_one_step_comparison_catches_a_planted_wrong_learning_rate(fw):
     ex = get_example("numeric_3_2_1")
-    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_params={"lr": 0.5 * (1 + 1e-9)}))
+    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_options={"lr": 0.5 * (1 + 1e-9)}))
     batches = [np.arange(1)]
-    ref = run_reference(wrong.spec, ex.params, ex.X, ex.y, batches)
-    other = RUNNERS[fw](ex.spec, ex.params, ex.X, ex.y, batches)
-    comparisons = compare_runs("control", fw, "float64", ref, other)
-    bad = {(c.quantity, c.tensor) for c in comparisons if not c.passed}
+    comparisons = compare_on(
+        "control", fw, ex.spec, ex.params, ex.X, ex.y, batches, reference_spec=wrong.spec
+    )
+    bad = failing(comparisons)
     # the step moves by 1e-9 relative: far outside "step_1" (3e-14), nothing else changes
     assert bad == {("step_1", "0.W"), ("step_1", "1.W")}
 
@@ -132,7 +121,7 @@ def test_trajectory_comparison_catches_a_planted_wrong_learning_rate(fw):
     # A learning rate off by one part in 1e9, over the 1,000 steps of logistic_l2_4_layer:
     # the gradients and the first step stay inside tolerance, the end of the run does not.
     ex = get_example("logistic_l2_4_layer")
-    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_params={"lr": 1.0 * (1 + 1e-9)}))
+    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_options={"lr": 1.0 * (1 + 1e-9)}))
     _, reference = reproduction("logistic_l2_4_layer", "numpy")
     rows = compare_trajectories(reference, run(fw, wrong))
     failed = {r.quantity for r in rows if not r.passed}
@@ -152,7 +141,7 @@ def test_published_figure_check_catches_a_planted_wrong_input(fw):
 def test_compiled_loop_check_catches_a_planted_wrong_learning_rate(keras):
     ex = get_example("xor_3_4_1")
     eager = run("keras", ex, steps=50, loop="eager")
-    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_params={"lr": 1.0 + 1e-9}))
+    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_options={"lr": 1.0 + 1e-9}))
     compiled = run("keras", wrong, steps=50, loop="xla")
     worst = max(
         tensor_error(p, compiled.final_params[n]).normwise_rel

@@ -30,8 +30,8 @@ any limit here, as the negative controls show.  Never raise a limit to make a te
 find out why the error moved.
 
 ``TRAJECTORY`` is for long per-sample runs (the housing experiment): the largest elementwise
-relative parameter difference between two frameworks.  1e-12 is issue 4's target for the final
-parameters of the 670,000-step run.  Measured (float64, sequential order): after 2 epochs
+relative parameter difference between two frameworks.  1e-12 is the housing run's target for
+the final parameters of the 670,000-step run.  Measured (float64, sequential order): after 2 epochs
 (the CI test) 1.1e-14; after 100 epochs 6.9e-14.  At two intermediate epochs (~27 and ~87) the
 elementwise figure peaks at 1.7e-12: a weight passes near zero there (``0.W[1, 1]`` = 0.0019 at
 epoch 87), so an absolute error of ~1e-17 is a large relative one (see housing.png); scaled by

@@ -1,23 +1,35 @@
-"""A reference_nn spec rebuilt in PyTorch: ``nn.Linear`` layers, torch's own losses, autograd
-and ``torch.optim``.  Weights are copied in (``nn.Linear.weight`` is ``(n_out, n_in)``, so it
-gets ``W.T``) and read back transposed, so results come out in the reference layout."""
+"""The PyTorch adapter: a spec rebuilt with ``torch.nn`` modules, torch's own losses, autograd
+and ``torch.optim``.
+
+Layouts: ``nn.Linear.weight`` is ``(n_out, n_in)``, so a dense ``W`` goes in as ``W.T`` and
+comes back transposed; each layer kind's translation is one entry of ``LAYERS`` in
+:mod:`.torch_layers`.
+
+``train`` (many steps at once) is one ``torch.compile``d ``while_loop`` when the optimizer is
+plain SGD: the body takes the step's batch, gets the gradient from torch's autograd through
+``torch.func.grad`` of the model's own forward (``torch.func.functional_call``) and loss, and
+applies ``torch.optim``'s functional SGD (``torch.optim.sgd.sgd``, what ``SGD.step`` runs).
+Eager torch costs ~250 us a step; compiled, a few.  A bug found on the way (torch 2.13
+inductor): its post-grad pattern matcher rewrites ``add(p, mm(a, b), alpha=-lr)`` into
+``addmm(p, a, b)`` and drops ``alpha``, so ``param.add_(grad, alpha=-lr)`` silently became
+``param + grad``; ``pattern_matcher=False`` avoids it, and the parity check caught it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from reference_nn import NetworkSpec
 
 from . import frameworks
-from .runs import Array, Params, RunResult, checkpoints
+from .adapter import Adapter, Array, Batches, Model, NotMirrored, Params
+from .torch_layers import LAYERS, TORCH_NAMES
 
-
-class NotMirrored(ValueError):
-    """The spec uses something this framework has no equivalent for (say which)."""
+# Runs shorter than this are stepped eagerly: compiling costs seconds, a step ~250 us.
+COMPILE_FROM_STEPS = 200
 
 
 def supports(spec: NetworkSpec) -> str | None:
@@ -27,30 +39,11 @@ def supports(spec: NetworkSpec) -> str | None:
     reason = unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
     if reason:
         return reason
-    if spec.loss == "bce" and spec.loss_params.get("clip") == "keras":
+    if spec.loss == "bce" and spec.loss_options.get("clip") == "keras":
         return "Keras' probability clipping"
-    if spec.loss == "cce" and spec.loss_params.get("convention") == "keras":
+    if spec.loss == "cce" and spec.loss_options.get("convention") == "keras":
         return "Keras' probability renormalisation"
     return None
-
-
-def _is_plain_sgd(spec: NetworkSpec) -> bool:
-    return spec.optimizer == "sgd" and not spec.optimizer_params.get("momentum", 0.0)
-
-
-def _activation(name: str, params: dict[str, float]) -> Any:
-    nn = frameworks.torch().nn
-    table: dict[str, Callable[[], Any]] = {
-        "identity": nn.Identity,
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "relu": nn.ReLU,
-        "leaky_relu": lambda: nn.LeakyReLU(negative_slope=params["alpha"]),
-        "elu": lambda: nn.ELU(alpha=params.get("alpha", 1.0)),
-        "softplus": nn.Softplus,  # beta=1, threshold=20: linear above 20 (cases stay below)
-        "softmax": lambda: nn.Softmax(dim=-1),
-    }
-    return table[name]()
 
 
 def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
@@ -65,7 +58,7 @@ def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
         sse = nn.MSELoss(reduction="sum")
         return lambda p, y: 0.5 * sse(p, y)
     if name == "bce":
-        if spec.loss_params.get("reduction", "mean") != "mean":
+        if spec.loss_options.get("reduction", "mean") != "mean":
             raise NotMirrored("bce with a reduction other than mean")
         return nn.BCELoss()
     if name == "logistic":  # the course cost: sum over classes, mean over samples
@@ -86,81 +79,180 @@ def _optimizer(spec: NetworkSpec, parameters: Any) -> Any:
     return optim_torch.build(spec.optimizer, spec.build_optimizer().options(), parameters)
 
 
-class TorchMirror:
+class TorchModel(Model):
     """The network, loss and optimizer of ``spec`` in torch, starting from ``params``."""
 
     def __init__(self, spec: NetworkSpec, params: Params) -> None:
-        reason = supports(spec)
-        if reason:
-            raise NotMirrored(f"torch has no equivalent of {reason}")
         torch = frameworks.torch()
         self.torch, self.spec = torch, spec
         self.dtype = getattr(torch, spec.dtype)
-        sizes = spec.sizes
         modules: list[Any] = []
-        self.linears: list[Any] = []
-        for i, lay in enumerate(spec.layers):
-            linear = torch.nn.Linear(sizes[i], sizes[i + 1], bias=lay.use_bias, dtype=self.dtype)
-            self.linears.append(linear)
-            modules += [linear, _activation(lay.activation, lay.activation_params)]
+        # reference name ("0.W") -> (kind, torch module, torch attribute ("weight"))
+        self.slots: dict[str, tuple[str, Any, str]] = {}
+        for i, (lay, ref) in enumerate(zip(spec.layers, spec.build_layers(), strict=True)):
+            built = LAYERS[lay.kind].build(torch, dict(ref.options), ref.input_shape, self.dtype)
+            for name in ref.params:
+                self.slots[f"{i}.{name}"] = (lay.kind, built[0], TORCH_NAMES[lay.kind][name])
+            modules += built
+        self.weight_names = spec.build_network().weight_names()
         self.model = torch.nn.Sequential(*modules)
         self.set_parameters(params)
         self.loss_fn = _loss_fn(spec)
         self.optimizer = _optimizer(spec, self.model.parameters())
+        self._compiled: Any = None
+
+    # ------------------------------------------------------------------ parameters
+    def _tensor(self, name: str) -> Any:
+        _, module, attr = self.slots[name]
+        return getattr(module, attr)
 
     def set_parameters(self, params: Params) -> None:
         with self.torch.no_grad():
-            for i, linear in enumerate(self.linears):
-                linear.weight.copy_(self.torch.from_numpy(params[f"{i}.W"].T.copy()))
-                if linear.bias is not None:
-                    linear.bias.copy_(self.torch.from_numpy(params[f"{i}.b"]))
+            for name, (kind, _, _) in self.slots.items():
+                value = LAYERS[kind].to_torch(name.split(".", 1)[1], params[name])
+                self._tensor(name).copy_(self.torch.from_numpy(value))
 
     def named(self, tensors: Callable[[Any], Any]) -> Params:
-        """``tensors(weight or bias)`` for every parameter, by reference name and layout."""
+        """``tensors(parameter)`` for every parameter, by reference name and layout."""
         out: Params = {}
-        for i, linear in enumerate(self.linears):
-            out[f"{i}.W"] = tensors(linear.weight).detach().numpy().T.copy()
-            if linear.bias is not None:
-                out[f"{i}.b"] = tensors(linear.bias).detach().numpy().copy()
+        for name, (kind, _, _) in self.slots.items():
+            value = tensors(self._tensor(name)).detach().numpy()
+            out[name] = LAYERS[kind].from_torch(name.split(".", 1)[1], value)
         return out
 
     def parameters(self) -> Params:
         return self.named(lambda t: t)
 
+    # ------------------------------------------------------------------ passes
+    def _penalty(self, X: Any, weight: Callable[[str], Any]) -> Any:
+        reg = self.spec.regularizer
+        if not reg:
+            return 0.0
+        # keras l * sum(W^2) or course lam / (2m) * sum(W^2), weights only (never biases)
+        c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * X.shape[0])
+        return sum(c * (weight(name) ** 2).sum() for name in self.weight_names)
+
     def output_and_loss(self, X: Any, y: Any) -> Any:
         """Forward pass and loss (with the spec's L2 penalty), on the autograd tape."""
         out = self.model(X)
-        loss = self.loss_fn(out, y)
-        reg = self.spec.regularizer
-        if reg:  # keras l * sum(W^2) or course lam / (2m) * sum(W^2), weights only
-            c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * X.shape[0])
-            loss = loss + sum(c * (lin.weight**2).sum() for lin in self.linears)
-        return out, loss
+        return out, self.loss_fn(out, y) + self._penalty(X, self._tensor)
 
-    def run(self, X: Array, y: Array, batches: Sequence[NDArray[np.int64]]) -> RunResult:
-        torch = self.torch
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
+        Xt, yt = self.torch.from_numpy(X), self.torch.from_numpy(y)
         self.optimizer.zero_grad()
         out, loss = self.output_and_loss(Xt, yt)
         loss.backward()
-        result = RunResult(
-            output=out.detach().numpy().copy(),
-            loss=np.asarray(loss.detach().numpy()),
-            grads=self.named(lambda t: t.grad),
-        )
-        marks = checkpoints(len(batches))
-        for step, idx in enumerate(batches, start=1):
-            index = torch.from_numpy(idx)
-            self.optimizer.zero_grad()
-            _, loss = self.output_and_loss(Xt[index], yt[index])
-            loss.backward()
-            self.optimizer.step()
-            if step in marks:
-                result.after[step] = self.parameters()
-        return result
+        grads = self.named(lambda t: t.grad)
+        self.optimizer.zero_grad()
+        return out.detach().numpy().copy(), np.asarray(loss.detach().numpy()), grads
+
+    def step(self, X: Array, y: Array) -> float:
+        self.optimizer.zero_grad()
+        _, loss = self.output_and_loss(self.torch.from_numpy(X), self.torch.from_numpy(y))
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    # ------------------------------------------------------------------ compiled steps
+    def _compilable(self) -> bool:
+        o = self.spec.build_optimizer().options()
+        return self.spec.optimizer == "sgd" and not o.get("momentum") and not o.get("weight_decay")
+
+    def _compile(self) -> Any:
+        torch = self.torch
+        from torch._higher_order_ops import while_loop
+        from torch.optim.sgd import sgd
+
+        names = [name for name, _ in self.model.named_parameters()]
+        by_ref = {ref: names.index(self._torch_name(ref)) for ref in self.slots}
+        lr = self.spec.build_optimizer().options()["lr"]
+        model, loss_fn = self.model, self.loss_fn
+
+        def loss(params, x, t):  # type: ignore[no-untyped-def]
+            out = torch.func.functional_call(model, dict(zip(names, params, strict=True)), (x,))
+            return loss_fn(out, t) + self._penalty(x, lambda ref: params[by_ref[ref]])
+
+        grad = torch.func.grad(loss)
+
+        def steps(params, Xb, Yb, start, stop):  # type: ignore[no-untyped-def]
+            def cond(k, losses, *p):  # type: ignore[no-untyped-def]
+                return k < stop
+
+            def body(k, losses, *p):  # type: ignore[no-untyped-def]
+                x = torch.index_select(Xb, 0, k.reshape(1))[0]
+                t = torch.index_select(Yb, 0, k.reshape(1))[0]
+                value = loss(p, x, t)
+                grads = grad(p, x, t)
+                new = [q.clone() for q in p]
+                sgd(
+                    new,
+                    list(grads),
+                    [None] * len(new),
+                    foreach=False,
+                    weight_decay=0.0,
+                    momentum=0.0,
+                    lr=lr,
+                    dampening=0.0,
+                    nesterov=False,
+                    maximize=False,
+                )
+                losses = torch.index_put(losses, (k.reshape(1),), value.reshape(1))
+                return (k + 1, losses, *new)
+
+            losses = torch.zeros(Xb.shape[0], dtype=Xb.dtype)
+            return while_loop(cond, body, (start.clone(), losses, *params))[1:]
+
+        options = {"cpp_wrapper": True, "pattern_matcher": False}  # see the module docstring
+        return torch.compile(steps, fullgraph=True, dynamic=False, options=options)
+
+    def _torch_name(self, ref: str) -> str:
+        _, module, attr = self.slots[ref]
+        for name, p in self.model.named_parameters():
+            if p is getattr(module, attr):
+                return name
+        raise KeyError(ref)
+
+    def _run_compiled(self, X: Array, y: Array, batches: Batches, n: int) -> Array:
+        torch = self.torch
+        if self._compiled is None:
+            self._compiled = self._compile()
+        Xb, Yb = torch.from_numpy(X[batches]), torch.from_numpy(y[batches])
+        params = [p.detach() for p in self.model.parameters()]
+        start = torch.tensor(0, dtype=torch.int64)
+        stop = torch.tensor(n, dtype=torch.int64)
+        losses, *new = self._compiled(params, Xb, Yb, start, stop)
+        with torch.no_grad():
+            for p, value in zip(self.model.parameters(), new, strict=True):
+                p.copy_(value)
+        return losses.numpy()[:n].copy()
+
+    def prepare(self, X: Array, y: Array, batches: Batches) -> None:
+        if self._compilable() and len(batches) >= COMPILE_FROM_STEPS:
+            self._run_compiled(X, y, batches, 0)  # an empty range: compiles, changes nothing
+
+    def train(self, X: Array, y: Array, batches: Batches) -> Array:
+        if self._compilable() and len(batches) >= COMPILE_FROM_STEPS:
+            return self._run_compiled(X, y, batches, len(batches))
+        return super().train(X, y, batches)
 
 
-def run_torch(
-    spec: NetworkSpec, params: Params, X: Array, y: Array, batches: Sequence[NDArray[np.int64]]
-) -> RunResult:
-    return TorchMirror(spec, params).run(X, y, batches)
+class TorchAdapter(Adapter):
+    name = "torch"
+
+    def load(self) -> None:
+        frameworks.torch()
+
+    def versions(self) -> dict[str, str]:
+        return {"torch": frameworks.torch().__version__}
+
+    def unsupported(self, spec: NetworkSpec) -> str | None:
+        missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
+        if missing:
+            return f"layer kind(s) {', '.join(missing)}"
+        return supports(spec)
+
+    def build(self, spec: NetworkSpec, params: Params, **options: Any) -> TorchModel:
+        if options:
+            raise TypeError(f"the torch adapter takes no options, got {sorted(options)}")
+        self.check_supported(spec)
+        return TorchModel(spec, params)

@@ -20,6 +20,8 @@ class Activation:
 
     name: ClassVar[str]
     elementwise: ClassVar[bool] = True
+    # Options the parity matrix builds this activation with (required options need a value).
+    example_options: ClassVar[dict[str, float]] = {}
 
     def forward(self, z: Array) -> Array:
         raise NotImplementedError
@@ -32,7 +34,7 @@ class Activation:
         """Chain rule through the activation: ``dL/dz = dL/da * f'(z)``."""
         return grad_a * self.derivative(z, a)
 
-    def params(self) -> dict[str, float]:
+    def options(self) -> dict[str, float]:
         """Options that define this activation (stored in a spec)."""
         return {}
 
@@ -40,7 +42,7 @@ class Activation:
         return self.forward(z)
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        options = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({options})"
 
 
@@ -111,11 +113,13 @@ class LeakyReLU(Activation):
     """
 
     name = "leaky_relu"
+    # A float32-representable slope: TensorFlow passes the slope as a float32 attribute.
+    example_options: ClassVar[dict[str, float]] = {"alpha": 0.25}
 
     def __init__(self, alpha: float) -> None:
         self.alpha = float(alpha)
 
-    def params(self) -> dict[str, float]:
+    def options(self) -> dict[str, float]:
         return {"alpha": self.alpha}
 
     def forward(self, z: Array) -> Array:
@@ -129,11 +133,12 @@ class ELU(Activation):
     """``z`` for ``z > 0`` else ``alpha (exp(z) - 1)``; derivative ``alpha exp(z)`` there."""
 
     name = "elu"
+    example_options: ClassVar[dict[str, float]] = {"alpha": 1.0}
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = float(alpha)
 
-    def params(self) -> dict[str, float]:
+    def options(self) -> dict[str, float]:
         return {"alpha": self.alpha}
 
     def forward(self, z: Array) -> Array:
@@ -193,12 +198,12 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 _OPTIONS: dict[str, tuple[str, ...]] = {"leaky_relu": ("alpha",), "elu": ("alpha",)}
 
 
-def get_activation(name: str | Activation, **params: Any) -> Activation:
+def get_activation(name: str | Activation, **options: Any) -> Activation:
     """Look up an activation by name: ``get_activation("leaky_relu", alpha=0.1)``."""
     if isinstance(name, Activation):
         return name
     check_choice("activation", name, ACTIVATIONS)
-    check_keys(f"activation {name!r}", params, _OPTIONS.get(name, ()))
-    if name == "leaky_relu" and "alpha" not in params:
+    check_keys(f"activation {name!r}", options, _OPTIONS.get(name, ()))
+    if name == "leaky_relu" and "alpha" not in options:
         raise ValueError("leaky_relu needs an explicit alpha (torch 0.01, Keras 0.3/0.2 differ)")
-    return ACTIVATIONS[name](**params)
+    return ACTIVATIONS[name](**options)

@@ -42,7 +42,7 @@ class Loss:
     def elementwise_gradient(self, p: Array, y: Array) -> Array:
         raise NotImplementedError
 
-    def params(self) -> dict[str, Any]:
+    def options(self) -> dict[str, Any]:
         return {}
 
     def _check(self, p: Array, y: Array) -> None:
@@ -61,7 +61,7 @@ class Loss:
         return self.elementwise_gradient(p, y) / p.dtype.type(_divisor(y, self.reduction))
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        options = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({options})"
 
 
@@ -82,7 +82,7 @@ class SquaredError(Loss):
         self.scale = float(scale)
         self.reduction = check_choice("reduction", reduction, REDUCTIONS)
 
-    def params(self) -> dict[str, Any]:
+    def options(self) -> dict[str, Any]:
         return {"scale": self.scale, "reduction": self.reduction}
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
@@ -125,7 +125,7 @@ class BinaryCrossEntropy(Loss):
         self.epsilon = float(epsilon)
         self.reduction = check_choice("reduction", reduction, REDUCTIONS)
 
-    def params(self) -> dict[str, Any]:
+    def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"clip": self.clip, "reduction": self.reduction}
         if self.clip == "keras":
             out["epsilon"] = self.epsilon
@@ -205,7 +205,7 @@ class CategoricalCrossEntropy(Loss):
         self.convention = check_choice("cce convention", convention, ("keras", "none"))
         self.epsilon = float(epsilon)
 
-    def params(self) -> dict[str, Any]:
+    def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"convention": self.convention}
         if self.convention == "keras":
             out["epsilon"] = self.epsilon
@@ -272,7 +272,9 @@ _REGISTRY: dict[str, tuple[Any, tuple[str, ...]]] = {
 }
 LOSSES: tuple[str, ...] = tuple(_REGISTRY)
 
-# The output activation each loss expects, used by specs and the parity matrix.
+# What each loss expects: the output activation (None: any) and the kind of target
+# ("real" numbers, "binary" 0/1 labels, "one_hot" rows).  The one map of this: specs, the parity
+# matrix and the tests derive output layers and targets from it.
 OUTPUT_ACTIVATION: dict[str, str | None] = {
     "sse": None,
     "half_sse": None,
@@ -283,14 +285,34 @@ OUTPUT_ACTIVATION: dict[str, str | None] = {
     "cce_logits": "identity",
     "logistic": "sigmoid",
 }
+TARGETS: dict[str, str] = {
+    "sse": "real",
+    "half_sse": "real",
+    "mse": "real",
+    "bce": "binary",
+    "bce_logits": "binary",
+    "cce": "one_hot",
+    "cce_logits": "one_hot",
+    "logistic": "binary",
+}
 
 
-def get_loss(name: str | Loss, **params: Any) -> Loss:
+def random_targets(loss: str, rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
+    """Targets of the kind ``loss`` expects, drawn from ``rng`` (for tests and parity cases)."""
+    kind = TARGETS[loss]
+    if kind == "one_hot":
+        return np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+    if kind == "binary":
+        return (rng.random(shape) < 0.5).astype(np.float64)
+    return rng.normal(size=shape)
+
+
+def get_loss(name: str | Loss, **options: Any) -> Loss:
     """Look up a loss by name: ``get_loss("bce", clip="keras")``."""
     if isinstance(name, Loss):
         return name
     check_choice("loss", name, _REGISTRY)
     factory, allowed = _REGISTRY[name]
-    check_keys(f"loss {name!r}", params, allowed)
-    loss: Loss = factory(**params)
+    check_keys(f"loss {name!r}", options, allowed)
+    loss: Loss = factory(**options)
     return loss

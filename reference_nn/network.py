@@ -1,7 +1,8 @@
-"""A sequential stack of Dense layers with a loss: forward, backward, parameters by name.
+"""A sequential stack of layers with a loss: forward, backward, parameters by name.
 
-Parameters are named ``"<layer index>.W"`` and ``"<layer index>.b"`` (``"0.W"``, ``"0.b"``,
-``"1.W"``...).  The same names key gradients, optimizer state, parity reports and errors.
+Parameters are named ``"<layer index>.<name>"`` (``"0.W"``, ``"0.b"``, ``"1.W"``...).  The
+same names key gradients, optimizer state, parity reports and errors.  Any layer kind of
+:mod:`reference_nn.layers` can stand in the stack: they share one interface.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import numpy as np
 
 from ._checks import Array, DTypeError, ShapeError, check_array, check_same_shape
 from .initializers import get_initializer
-from .layers import Dense
+from .layers import Layer
 from .losses import Loss, get_loss
 from .regularizers import L2
 
 
 class Sequential:
-    """Dense layers applied in order, a loss on the output and an optional L2 penalty."""
+    """Layers applied in order, a loss on the output and an optional L2 penalty."""
 
     def __init__(
         self,
-        layers: Sequence[Dense],
+        layers: Sequence[Layer],
         loss: str | Loss = "mse",
         *,
         regularizer: L2 | None = None,
@@ -32,9 +33,10 @@ class Sequential:
         if not layers:
             raise ValueError("a network needs at least one layer")
         for i, (before, after) in enumerate(itertools.pairwise(layers)):
-            if before.n_out != after.n_in:
+            if before.output_shape != after.input_shape:
                 raise ShapeError(
-                    f"layer {i} has {before.n_out} outputs but layer {i + 1} expects {after.n_in}"
+                    f"layer {i} gives outputs of shape {before.output_shape} but layer {i + 1} "
+                    f"expects {after.input_shape}"
                 )
         dtypes = {layer.dtype for layer in layers}
         if len(dtypes) != 1:
@@ -46,12 +48,13 @@ class Sequential:
         self._output: Array | None = None
 
     @property
-    def n_in(self) -> int:
-        return self.layers[0].n_in
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample (without the batch axis)."""
+        return self.layers[0].input_shape
 
     @property
-    def n_out(self) -> int:
-        return self.layers[-1].n_out
+    def output_shape(self) -> tuple[int, ...]:
+        return self.layers[-1].output_shape
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -83,41 +86,67 @@ class Sequential:
         for name, value in checked.items():  # all checked before any is written
             current[name][...] = value
 
+    def weight_names(self) -> list[str]:
+        """Parameters that count as weights (drawn by ``weight_init``, penalised by L2)."""
+        return [f"{i}.{k}" for i, layer in enumerate(self.layers) for k in layer.weight_names]
+
     def initialize(
         self,
         rng: np.random.Generator,
         weight_init: str = "glorot_uniform",
         bias_init: str = "zeros",
     ) -> None:
-        """Draw every parameter from ``rng``, layer by layer, W before b."""
+        """Draw every parameter from ``rng``, layer by layer, weights before biases."""
         w_init, b_init = get_initializer(weight_init), get_initializer(bias_init)
         for layer in self.layers:
-            fans = (layer.n_in, layer.n_out)
-            layer.params["W"][...] = w_init(rng, layer.params["W"].shape, *fans)
-            if layer.use_bias:
-                layer.params["b"][...] = b_init(rng, layer.params["b"].shape, *fans)
+            layer.initialize(rng, w_init, b_init)
 
     # ------------------------------------------------------------------ passes
     def _check_inputs(self, X: Any) -> Array:
-        X = check_array(X, "X", self.dtype, ndim=2)
-        if X.shape[1] != self.n_in:
-            raise ShapeError(f"X has {X.shape[1]} features but the network expects {self.n_in}")
+        X = check_array(X, "X", self.dtype, ndim=1 + len(self.input_shape))
+        if X.shape[1:] != self.input_shape:
+            if len(self.input_shape) == 1:
+                raise ShapeError(
+                    f"X has {X.shape[1]} features but the network expects {self.input_shape[0]}"
+                )
+            raise ShapeError(
+                f"X has samples of shape {X.shape[1:]} but the network expects {self.input_shape}"
+            )
+        if len(X) == 0:
+            raise ShapeError("X has 0 rows: a batch needs at least one sample")
         return X
 
-    def forward(self, X: Any) -> Array:
-        """The network's output for inputs ``X`` of shape ``(N, n_in)``."""
+    def forward(self, X: Any, *, training: bool = True) -> Array:
+        """The network's output for inputs ``X`` of shape ``(N, *input_shape)``.
+
+        ``training`` matters only to layers that behave differently in training (dropout,
+        batch normalisation); the loss and gradients are always computed in training mode.
+        """
         a = self._check_inputs(X)
         for layer in self.layers:
-            a = layer.forward(a)
+            a = layer.forward(a, training)
         self._output = a
         return a
 
-    predict = forward
+    @property
+    def last_output(self) -> Array:
+        """The output of the last ``forward`` (what ``backward`` differentiates)."""
+        if self._output is None:
+            raise RuntimeError("no forward pass yet")
+        return self._output
+
+    def predict(self, X: Any) -> Array:
+        """The output in inference mode."""
+        return self.forward(X, training=False)
+
+    def _weights(self) -> dict[str, Array]:
+        params = self.parameters
+        return {name: params[name] for name in self.weight_names()}
 
     def _penalty(self, batch_size: int) -> float:
         if self.regularizer is None:
             return 0.0
-        return self.regularizer.penalty(self.parameters, batch_size)
+        return self.regularizer.penalty(self._weights(), batch_size)
 
     def loss_value(self, X: Any, y: Any) -> np.floating[Any]:
         """Loss (plus L2 penalty, if any) of the predictions for ``X`` against ``y``."""
@@ -133,8 +162,8 @@ class Sequential:
     def backward(self, y: Any) -> dict[str, Array]:
         """Gradients of the loss of the last ``forward`` w.r.t. every parameter, by name.
 
-        Starts from ``dL/d(output)`` given by the loss and hands ``dL/da`` from each layer to
-        the one before it (see :class:`~reference_nn.layers.Dense`).
+        Starts from ``dL/d(output)`` given by the loss and hands ``dL/d(input)`` from each
+        layer to the one before it (see :class:`~reference_nn.layers.Dense`).
         """
         if self._output is None:
             raise RuntimeError("backward() called before forward()")
@@ -146,7 +175,7 @@ class Sequential:
             f"{i}.{k}": g for i, layer in enumerate(self.layers) for k, g in layer.grads.items()
         }
         if self.regularizer is not None:
-            for name, g in self.regularizer.gradients(self.parameters, len(y)).items():
+            for name, g in self.regularizer.gradients(self._weights(), len(y)).items():
                 grads[name] = grads[name] + g
         return grads
 

@@ -1,4 +1,4 @@
-"""L2 regularisation in the three conventions of DESIGN.md, and the mapping between them.
+"""L2 regularisation in the frameworks' and the course's conventions, and how they map.
 
 For a weight matrix ``W`` (biases are never penalised here):
 
@@ -29,7 +29,8 @@ CONVENTIONS = ("keras", "course")
 
 
 class L2:
-    """An L2 penalty on weight matrices (parameter names ending in ``.W``), never biases."""
+    """An L2 penalty on the weights it is given; the network hands it only the parameters its
+    layers declare as weights (``Layer.weight_names``), never biases."""
 
     def __init__(self, lam: float, convention: str = "keras") -> None:
         if lam < 0:
@@ -37,7 +38,7 @@ class L2:
         self.lam = float(lam)
         self.convention = check_choice("L2 convention", convention, CONVENTIONS)
 
-    def params(self) -> dict[str, Any]:
+    def options(self) -> dict[str, Any]:
         return {"lam": self.lam, "convention": self.convention}
 
     def _factor(self, batch_size: int) -> float:
@@ -45,27 +46,14 @@ class L2:
         return self.lam if self.convention == "keras" else self.lam / (2.0 * batch_size)
 
     def penalty(self, weights: dict[str, Array], batch_size: int) -> float:
+        """``c * sum(W^2)`` over every array in ``weights``."""
         c = self._factor(batch_size)
-        return float(sum(c * np.sum(w * w) for name, w in weights.items() if _is_weight(name)))
+        return float(sum(c * np.sum(w * w) for w in weights.values()))
 
     def gradients(self, weights: dict[str, Array], batch_size: int) -> dict[str, Array]:
-        """``d penalty / dW = 2 c W`` for every weight matrix; biases get nothing."""
+        """``d penalty / dW = 2 c W`` for every array in ``weights``."""
         c = self._factor(batch_size)
-        return {name: (2.0 * c) * w for name, w in weights.items() if _is_weight(name)}
+        return {name: (2.0 * c) * w for name, w in weights.items()}
 
     def __repr__(self) -> str:
         return f"L2(lam={self.lam!r}, convention={self.convention!r})"
-
-
-def _is_weight(name: str) -> bool:
-    return name.endswith(".W")
-
-
-def keras_l2_from_course(lam: float, batch_size: int) -> float:
-    """Keras ``l2(l)`` equal to the course penalty ``lambda/(2m)`` for batches of ``m``."""
-    return lam / (2.0 * batch_size)
-
-
-def torch_weight_decay_from_keras(l2: float) -> float:
-    """torch ``weight_decay`` that adds the same gradient as Keras ``l2(l)``: ``2 l``."""
-    return 2.0 * l2

@@ -24,9 +24,22 @@ ORDERS = ("sequential", "shuffled")
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite during ``fit``."""
 
-    def __init__(self, epoch: int, step: int, loss: float) -> None:
+    def __init__(
+        self,
+        epoch: int,
+        step: int,
+        loss: float,
+        *,
+        after_update: bool = False,
+        names: list[str] | None = None,
+    ) -> None:
+        what = (
+            f"parameters {', '.join(names or [])} became non-finite in the update"
+            if after_update
+            else f"loss became {loss}"
+        )
         super().__init__(
-            f"loss became {loss} at epoch {epoch}, step {step} (0-based); "
+            f"{what} at epoch {epoch}, step {step} (0-based); "
             "lower the learning rate or check the data"
         )
         self.epoch, self.step, self.loss = epoch, step, loss
@@ -92,13 +105,19 @@ def fit(
     of an epoch may be smaller (as in Keras and a torch ``DataLoader``).  ``progress`` is
     called as ``progress(epoch, epoch_loss)`` after each epoch.
     """
-    X = check_array(X, "X", network.dtype, ndim=2)
-    y = check_array(y, "y", network.dtype, ndim=2)
+    X = check_array(X, "X", network.dtype, ndim=1 + len(network.input_shape))
+    y = check_array(y, "y", network.dtype)
     if len(X) != len(y):
         raise ShapeError(f"X has {len(X)} rows but y has {len(y)}")
-    if y.shape[1] != network.n_out:
-        raise ShapeError(f"y has {y.shape[1]} columns but the network has {network.n_out} outputs")
+    if y.shape[1:] != network.output_shape:
+        hint = "; reshape it with y.reshape(-1, 1)" if y.ndim == 1 else ""
+        raise ShapeError(
+            f"y has samples of shape {y.shape[1:]} but the network's outputs have shape "
+            f"{network.output_shape}{hint}"
+        )
     n = len(X)
+    if n == 0:
+        raise ShapeError("X and y have 0 rows: fit needs at least one sample")
     batch = n if batch_size is None else int(batch_size)
     if not 1 <= batch:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -118,9 +137,15 @@ def fit(
                 loss, grads = network.loss_and_gradients(X[idx], y[idx])
             if not np.isfinite(loss):
                 raise TrainingDivergedError(epoch, step, float(loss))
-            optimizer.step(params, grads)
+            with np.errstate(over="ignore", invalid="ignore"):
+                optimizer.step(params, grads)
             total += float(loss)
         history.loss.append(total / (step + 1))
+        # The loss above is checked before each update, so the last update of the epoch (the
+        # last of the run, in particular) is checked here: its parameters must be finite.
+        bad = [name for name, p in params.items() if not np.isfinite(p).all()]
+        if bad:
+            raise TrainingDivergedError(epoch, step, float("nan"), after_update=True, names=bad)
         if progress is not None:
             progress(epoch, history.loss[-1])
     return history

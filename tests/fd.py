@@ -11,7 +11,7 @@ error for a derivative as small as tanh'(6) = 2.5e-5.
 import numpy as np
 
 H = 1e-4
-FD_TOLERANCE = 1e-7  # issue 2: float64 relative error below 1e-7
+FD_TOLERANCE = 1e-7  # the library promises float64 gradients within 1e-7 relative
 
 
 def _richardson(d):

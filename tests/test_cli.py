@@ -2,7 +2,7 @@
 
 import pytest
 
-from reference_nn.cli import build_parser, main
+from experiments.cli import build_parser, main
 
 
 def test_subcommands_and_housing_options():
@@ -83,3 +83,18 @@ def test_help_lists_commands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "housing" in out and "parity-report" in out and "demo" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--filter", "no-such-case"], "selects no case"),
+        (["--random", "-1"], "--random must be >= 0"),
+    ],
+)
+def test_parity_report_refuses_an_empty_selection(tmp_path, capsys, args, message):
+    out = tmp_path / "report"
+    assert main(["parity-report", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()  # nothing written, an earlier report is not overwritten

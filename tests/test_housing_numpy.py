@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from experiments.housing.numpy_sgd import HousingNumpySGD
 from experiments.housing.protocol import housing_spec, make_problem
+from parity_tests.numpy_per_sample import PerSampleSGD, applies
 from reference_nn import fit
 
 
@@ -15,10 +15,10 @@ def problem(housing_data_file):
 
 def test_textbook_loop_equals_reference_fit(problem):
     s = problem.split
-    loop = HousingNumpySGD(problem.initial, s.X_train, s.y_train, lr=0.05)
-    loop.compile(problem.orders)
-    for epoch in range(len(problem.orders)):
-        loop.epoch(epoch)
+    loop = PerSampleSGD(problem.initial, s.X_train, s.y_train, lr=0.05)
+    assert applies(problem.spec, s.X_train, problem.orders[0][:, None])
+    for order in problem.orders:
+        loop.train(order)
     net = problem.spec.build_network()
     net.set_parameters(problem.initial)
     fit(
@@ -37,8 +37,8 @@ def test_textbook_loop_equals_reference_fit(problem):
 
 def test_the_loop_notices_a_planted_error(problem):
     s = problem.split
-    wrong = HousingNumpySGD(problem.initial, s.X_train, s.y_train, lr=0.05 * (1 + 1e-9))
-    right = HousingNumpySGD(problem.initial, s.X_train, s.y_train, lr=0.05)
+    wrong = PerSampleSGD(problem.initial, s.X_train, s.y_train, lr=0.05 * (1 + 1e-9))
+    right = PerSampleSGD(problem.initial, s.X_train, s.y_train, lr=0.05)
     for t in (wrong, right):
         t.train(problem.orders[0][:500])
     diff = max(np.max(np.abs(wrong.parameters()[k] - right.parameters()[k])) for k in ("0.W",))
@@ -47,7 +47,8 @@ def test_the_loop_notices_a_planted_error(problem):
 
 def test_spec_is_the_published_network():
     spec = housing_spec()
-    assert spec.sizes == [2, 3, 1]
-    assert [lay.activation for lay in spec.layers] == ["sigmoid", "sigmoid"]
-    assert spec.optimizer_params == {"lr": 0.05} and spec.loss == "mse"
+    assert spec.input_shape == (2,) and spec.output_shape == (1,)
+    assert [lay.options["units"] for lay in spec.layers] == [3, 1]
+    assert [lay.options["activation"] for lay in spec.layers] == ["sigmoid", "sigmoid"]
+    assert spec.optimizer_options == {"lr": 0.05} and spec.loss == "mse"
     assert (spec.weight_init, spec.bias_init) == ("uniform01", "uniform01")

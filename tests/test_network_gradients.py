@@ -34,7 +34,7 @@ def networks(draw):
     if out == "softmax" and widths[-1] == 1:
         widths[-1] = 2
     layers = [
-        LayerSpec(
+        LayerSpec.dense(
             w,
             hidden if i < depth - 1 else out,
             ACT_PARAMS.get(hidden if i < depth - 1 else out, {}),
@@ -59,7 +59,7 @@ def networks(draw):
 
 
 def _targets(spec, rng, n):
-    k = spec.layers[-1].units
+    k = spec.layers[-1].options["units"]
     if spec.loss in ("cce", "cce_logits"):
         return np.eye(k)[rng.integers(0, k, n)]
     if spec.loss in ("bce", "logistic", "bce_logits"):
@@ -73,7 +73,7 @@ def test_backward_matches_finite_differences(case):
     rng = np.random.default_rng(seed)
     net = spec.build_network()
     net.set_parameters(spec.init_parameters(rng))
-    X, y = rng.normal(size=(n, spec.input_dim)), _targets(spec, rng, n)
+    X, y = rng.normal(size=(n, *spec.input_shape)), _targets(spec, rng, n)
     _, grads = net.loss_and_gradients(X, y)
     for name, value in net.parameters.items():
         numeric = scalar_fd(lambda: float(net.loss_value(X, y)), value)
@@ -82,7 +82,7 @@ def test_backward_matches_finite_differences(case):
 
 
 def _small_net(loss="mse", out="sigmoid"):
-    spec = NetworkSpec(3, (LayerSpec(4, "tanh"), LayerSpec(2, out)), loss=loss)
+    spec = NetworkSpec(3, (LayerSpec.dense(4, "tanh"), LayerSpec.dense(2, out)), loss=loss)
     net = spec.build_network()
     rng = np.random.default_rng(7)
     net.set_parameters(spec.init_parameters(rng))
@@ -122,7 +122,9 @@ def test_gradcheck_catches_a_bias_gradient_not_summed_over_the_batch(monkeypatch
 
 def test_gradcheck_catches_a_missing_transpose():
     _, X, y = _small_net()
-    square = NetworkSpec(3, (LayerSpec(3, "tanh"), LayerSpec(2, "sigmoid"))).build_network()
+    square = NetworkSpec(
+        3, (LayerSpec.dense(3, "tanh"), LayerSpec.dense(2, "sigmoid"))
+    ).build_network()
     square.set_parameters(
         {k: np.random.default_rng(1).normal(size=v.shape) for k, v in square.parameters.items()}
     )

@@ -22,9 +22,9 @@ from reference_nn import (
 
 SPEC = NetworkSpec(
     2,
-    (LayerSpec(3, "sigmoid"), LayerSpec(1, "sigmoid")),
+    (LayerSpec.dense(3, "sigmoid"), LayerSpec.dense(1, "sigmoid")),
     loss="mse",
-    optimizer_params={"lr": 0.05},
+    optimizer_options={"lr": 0.05},
     weight_init="uniform01",
     bias_init="uniform01",
 )
@@ -39,7 +39,7 @@ def net():
 
 def test_importing_reference_nn_imports_no_framework():
     code = (
-        "import sys, reference_nn, reference_nn.data; "
+        "import sys, reference_nn, reference_nn.metrics; "
         "bad = [m for m in ('torch', 'tensorflow', 'keras', 'sklearn') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -78,12 +78,34 @@ def test_wrong_feature_count_and_parameter_names(net):
 
 
 def test_divergence_names_epoch_and_step():
-    spec = SPEC.with_changes(loss="sse", layers=(LayerSpec(3, "relu"), LayerSpec(1, "identity")))
+    spec = SPEC.with_changes(
+        loss="sse", layers=(LayerSpec.dense(3, "relu"), LayerSpec.dense(1, "identity"))
+    )
     net = spec.build_network()
     net.set_parameters(spec.init_parameters(0))
     X = np.random.default_rng(0).normal(size=(8, 2)) * 100
     with pytest.raises(TrainingDivergedError, match=r"epoch \d+, step \d+"):
         fit(net, SGD(lr=10.0), X, np.ones((8, 1)), epochs=50, batch_size=2)
+
+
+LINEAR = SPEC.with_changes(layers=(LayerSpec.dense(3, "identity"), LayerSpec.dense(1, "identity")))
+
+
+def test_divergence_in_the_last_update_is_caught():
+    # One epoch, one full batch: the only update is the last one, after the loss check.
+    # lr * dL/dW = 1e308 * ~1e3 overflows to inf in that update.
+    net = LINEAR.build_network()
+    net.set_parameters(LINEAR.init_parameters(0))
+    X, y = np.random.default_rng(0).random((4, 2)), np.full((4, 1), 1e3)
+    with pytest.raises(TrainingDivergedError, match=r"non-finite in the update at epoch 0, step 0"):
+        fit(net, SGD(lr=1e308), X, y, epochs=1)
+
+
+def test_a_finite_run_is_not_reported_as_divergent():  # control for the test above
+    net = LINEAR.build_network()
+    net.set_parameters(LINEAR.init_parameters(0))
+    X, y = np.random.default_rng(0).random((4, 2)), np.full((4, 1), 1e3)
+    assert len(fit(net, SGD(lr=1e-3), X, y, epochs=1).loss) == 1
 
 
 def test_fit_per_sample_sgd_equals_a_hand_loop(net):
@@ -126,14 +148,14 @@ def test_epoch_orders():
 def test_spec_round_trips_through_json():
     spec = SPEC.with_changes(
         layers=(
-            LayerSpec(4, "leaky_relu", {"alpha": 0.2}, use_bias=False),
-            LayerSpec(2, "softmax"),
+            LayerSpec.dense(4, "leaky_relu", {"alpha": 0.2}, use_bias=False),
+            LayerSpec.dense(2, "softmax"),
         ),
         loss="cce",
-        loss_params={"convention": "keras"},
+        loss_options={"convention": "keras"},
         regularizer={"lam": 0.1, "convention": "course"},
         optimizer="adam",
-        optimizer_params={"lr": 1e-3, "convention": "keras"},
+        optimizer_options={"lr": 1e-3, "convention": "keras"},
         dtype="float32",
     )
     text = spec.to_json()

@@ -247,7 +247,7 @@ def test_logistic_training_learns_the_three_classes():
 # ---------------------------------------------------------------- negative controls
 def test_a_planted_wrong_learning_rate_is_caught():
     ex = get_example("hand_2_1_1")
-    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_params={"lr": 0.5001}))
+    wrong = ex.with_changes(spec=ex.spec.with_changes(optimizer_options={"lr": 0.5001}))
     bad = mismatches(wrong, reproduce(wrong, "numpy")[0])
     assert any(m.startswith("Delta w_ho") for m in bad), bad
     assert not any("error term" in m for m in bad)  # error terms do not depend on lr
@@ -290,7 +290,7 @@ def test_figure_rounding_rule():
 
 # ---------------------------------------------------------------- command line
 def test_cli_lists_and_runs_an_example(capsys):
-    from reference_nn.cli import main
+    from experiments.cli import main
 
     assert main(["examples"]) == 0
     listing = capsys.readouterr().out
@@ -304,7 +304,7 @@ def test_cli_lists_and_runs_an_example(capsys):
 
 
 def test_cli_rejects_bad_arguments(capsys):
-    from reference_nn.cli import main
+    from experiments.cli import main
 
     assert main(["examples", "run", "nope", "--frameworks", "numpy"]) == 2
     assert "valid:" in capsys.readouterr().err
@@ -313,7 +313,7 @@ def test_cli_rejects_bad_arguments(capsys):
 
 
 def test_cli_prints_the_source_loss_lines(capsys):
-    from reference_nn.cli import main
+    from experiments.cli import main
 
     args = ["examples", "run", "fixed_2_3_2", "--frameworks", "numpy", "--steps", "201"]
     assert main(args) == 1  # 201 steps cannot reproduce the published final loss

@@ -18,7 +18,7 @@ import numpy as np
 
 from parity_tests import frameworks
 from reference_nn import LayerSpec, NetworkSpec, epoch_orders, fit
-from reference_nn.data import mean_squared_error, r2_score
+from reference_nn.metrics import mean_squared_error, r2_score
 
 from .protocol import HousingProblem
 from .run import max_relative_difference
@@ -28,11 +28,11 @@ BATCH = 32
 
 def baseline_spec(convention: str, dtype: str) -> NetworkSpec:
     return NetworkSpec(
-        input_dim=2,
-        layers=(LayerSpec(3, "sigmoid"), LayerSpec(1, "sigmoid")),
+        input_shape=2,
+        layers=(LayerSpec.dense(3, "sigmoid"), LayerSpec.dense(1, "sigmoid")),
         loss="mse",
         optimizer="rmsprop",
-        optimizer_params={"lr": 0.001, "rho": 0.9, "eps": 1e-7, "convention": convention},
+        optimizer_options={"lr": 0.001, "rho": 0.9, "eps": 1e-7, "convention": convention},
         dtype=dtype,
         weight_init="glorot_uniform",
         bias_init="zeros",

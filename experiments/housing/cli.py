@@ -20,7 +20,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--frameworks",
         default="numpy,torch,keras",
-        help="comma-separated subset of numpy,torch,keras",
+        help="comma-separated framework names (default numpy,torch,keras; see "
+        "parity_tests/registry.py)",
     )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument(
@@ -72,16 +73,17 @@ class _Progress:
 
 
 def main(args: argparse.Namespace) -> int:
-    from parity_tests.frameworks import versions
-    from reference_nn.data import HousingDataError
+    from parity_tests.registry import parse_frameworks, versions
 
-    from ..commands import parse_frameworks
+    from .data import HousingDataError
     from .protocol import make_problem
     from .report import write_results
-    from .run import FRAMEWORKS, evaluate, train_all
+    from .run import evaluate, train_all
 
-    chosen = parse_frameworks(args.frameworks, FRAMEWORKS, "refnn housing")
-    if chosen is None:
+    try:
+        chosen = parse_frameworks(args.frameworks)
+    except ValueError as exc:
+        print(f"refnn housing: {exc}", file=sys.stderr)
         return 2
     if args.epochs < 1:
         print("refnn housing: --epochs must be >= 1", file=sys.stderr)
@@ -102,7 +104,7 @@ def main(args: argparse.Namespace) -> int:
         results["baseline"] = run_baseline(problem, epochs=args.epochs, seed=args.seed)
     settings = {k: v for k, v in vars(args).items() if k != "handler"}
     settings["data_source"] = problem.source
-    paths = write_results(Path(args.out), settings, versions(), results)
+    paths = write_results(Path(args.out), settings, versions(chosen), results)
     for fw, f in results["final"].items():
         print(
             f"{fw:>6}: test MSE {f['test_mse']:.6f}  R^2 {f['test_r2']:.4f}  "

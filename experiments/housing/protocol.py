@@ -1,4 +1,4 @@
-"""The published protocol (DESIGN.md, "The housing protocol"), as code and data.
+"""The published housing protocol (the source article and its notebook), as code and data.
 
 California housing; MedInc, AveRooms and the target scaled together by min-max over all
 20,640 rows; the first 10,000 rows; ``train_test_split(test_size=0.33, random_state=42)``;

@@ -1,6 +1,7 @@
 """Run the housing experiment in each framework from the same weights and orders, and measure.
 
-Frameworks train one after another (each with its own progress bar); after every epoch the
+Every framework comes from the registry (:mod:`parity_tests.registry`) and trains the spec of
+the protocol from its initial parameters (each with its own progress bar); after every epoch the
 parameters are kept, so agreement can be measured epoch by epoch afterwards.  Train and test
 MSE are computed from each framework's parameters with the reference's forward pass, so that
 any difference between frameworks is a difference in the trained parameters alone.
@@ -16,29 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from reference_nn.data import mean_squared_error, r2_score
+from reference_nn.metrics import mean_squared_error, r2_score
 
-from .protocol import LEARNING_RATE, HousingProblem
+from .protocol import HousingProblem
 
 Params = dict[str, np.ndarray]
-FRAMEWORKS = ("numpy", "torch", "keras")
-
-
-def trainer_class(framework: str) -> Any:
-    """Imported on demand: ``numpy`` alone needs no framework installed."""
-    if framework == "numpy":
-        from .numpy_sgd import HousingNumpySGD
-
-        return HousingNumpySGD
-    if framework == "torch":
-        from .torch_sgd import HousingTorchSGD
-
-        return HousingTorchSGD
-    if framework == "keras":
-        from .keras_sgd import HousingKerasSGD
-
-        return HousingKerasSGD
-    raise ValueError(f"unknown framework {framework!r}; valid: {', '.join(FRAMEWORKS)}")
 
 
 @dataclass
@@ -52,19 +35,23 @@ class FrameworkRun:
 def train(
     problem: HousingProblem, framework: str, progress: Callable[[str, int, int], None] | None = None
 ) -> FrameworkRun:
+    """Train ``problem.spec`` from ``problem.initial`` in ``framework`` (any registered one),
+    one sample a step in the epoch orders, through the adapter's ``train``: compiled where the
+    framework has a compiled loop, the textbook per-sample loop for NumPy."""
+    from parity_tests import registry
+
     s = problem.split
-    if framework == "numpy" and problem.spec.dtype != "float64":
-        return _train_reference_fit(problem, progress)
     start = time.perf_counter()
-    trainer = trainer_class(framework)(problem.initial, s.X_train, s.y_train, LEARNING_RATE)
-    trainer.compile(problem.orders)
+    model = registry.get(framework).build(problem.spec, problem.initial)
+    per_sample = problem.orders[:, :, None]  # (epochs, n, 1): one sample per step
+    model.prepare(s.X_train, s.y_train, per_sample[0])
     compiled = time.perf_counter()
     run = FrameworkRun(framework, compiled - start, 0.0)
-    for epoch in range(len(problem.orders)):
-        trainer.epoch(epoch)
-        run.params_per_epoch.append(trainer.parameters())
+    for epoch, batches in enumerate(per_sample):
+        model.train(s.X_train, s.y_train, batches)
+        run.params_per_epoch.append(model.parameters())
         if progress:
-            progress(framework, epoch + 1, len(problem.orders))
+            progress(framework, epoch + 1, len(per_sample))
     run.train_seconds = time.perf_counter() - compiled
     return run
 
@@ -82,9 +69,9 @@ def train_all(
     """Train every framework; with ``jobs > 1`` in that many worker processes at once.
 
     The frameworks are independent (same weights and orders in, parameters out), and each
-    computes on one core, so on a 2-core machine two can train side by side: the slowest
-    (Keras) in one process, the others after each other in the second.  Workers are started
-    with "spawn": a fresh interpreter, so no framework state is shared or forked.
+    computes on one core, so on a 2-core machine two can train side by side.  The reference
+    is the quickest, so it is queued last.  Workers are started with "spawn": a fresh
+    interpreter, so no framework state is shared or forked.
     """
     if jobs <= 1 or len(frameworks) == 1:
         return {fw: train(problem, fw, progress) for fw in frameworks}
@@ -92,11 +79,11 @@ def train_all(
     from concurrent.futures import ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")
-    slowest_first = sorted(frameworks, key=lambda fw: ("keras", "torch", "numpy").index(fw))
+    queued = sorted(frameworks, key=lambda fw: fw == "numpy")
     with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
         queue = manager.Queue()
         report = functools.partial(_report_to_queue, queue)
-        futures = {fw: pool.submit(train, problem, fw, report) for fw in slowest_first}
+        futures = {fw: pool.submit(train, problem, fw, report) for fw in queued}
         pending = set(futures.values())
         while pending:
             _, pending = wait(pending, timeout=0.2)
@@ -109,27 +96,6 @@ def train_all(
             if progress:
                 progress(*event)
         return {fw: futures[fw].result() for fw in frameworks}
-
-
-def _train_reference_fit(
-    problem: HousingProblem, progress: Callable[[str, int, int], None] | None
-) -> FrameworkRun:
-    """float32: the general ``reference_nn.fit`` (the Python-float loop is float64 only)."""
-    from reference_nn import fit
-
-    s = problem.split
-    net = problem.spec.build_network()
-    net.set_parameters({k: v.astype(problem.spec.dtype) for k, v in problem.initial.items()})
-    optimizer = problem.spec.build_optimizer()
-    run = FrameworkRun("numpy", 0.0, 0.0)
-    start = time.perf_counter()
-    for epoch, order in enumerate(problem.orders):
-        fit(net, optimizer, s.X_train, s.y_train, epochs=1, batch_size=1, orders=order[None])
-        run.params_per_epoch.append(net.get_parameters())
-        if progress:
-            progress("numpy", epoch + 1, len(problem.orders))
-    run.train_seconds = time.perf_counter() - start
-    return run
 
 
 def max_relative_difference(a: Params, b: Params) -> float:

@@ -17,11 +17,10 @@ states the source's formulas, the sign conventions, and how the spec encodes the
 
 from .example import Figure, WorkedExample
 from .registry import EXAMPLES, get_example, mismatches, reproduce
-from .trajectory import FRAMEWORKS, Trajectory, run
+from .trajectory import Trajectory, run
 
 __all__ = [
     "EXAMPLES",
-    "FRAMEWORKS",
     "Figure",
     "Trajectory",
     "WorkedExample",

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--frameworks",
         default="numpy,torch,keras",
-        help="comma-separated subset of numpy,torch,keras (default: all three)",
+        help="comma-separated framework names (default: numpy,torch,keras)",
     )
     run.add_argument(
         "--steps", type=int, default=None, help="gradient steps (default: the source's)"
@@ -95,12 +95,14 @@ def _rows(figures: dict[str, dict[str, Any]]) -> list[tuple[str, list[str]]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..commands import parse_frameworks
-    from .registry import get_example, reproduce
-    from .trajectory import FRAMEWORKS
+    from parity_tests.registry import parse_frameworks
 
-    chosen = parse_frameworks(args.frameworks, FRAMEWORKS, "refnn examples")
-    if chosen is None:
+    from .registry import get_example, reproduce
+
+    try:
+        chosen = parse_frameworks(args.frameworks)
+    except ValueError as exc:
+        print(f"refnn examples: {exc}", file=sys.stderr)
         return 2
     if "numpy" not in chosen:
         chosen.insert(0, "numpy")  # the reference every framework is compared with
@@ -116,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         example = example.with_changes(steps=args.steps)
     every = example.report_every if args.every is None else args.every
 
-    print(f"{example.name}: {example.title}\nsource: ../shared/seeds/{example.source}")
+    print(f"{example.name}: {example.title}\nsource: {example.source}")
     print(f"spec: {example.spec.to_json()}\n")
 
     trajectories, figures = {}, {}

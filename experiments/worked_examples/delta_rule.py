@@ -35,14 +35,14 @@ LR = 0.5
 
 def _spec(n_in: int, n_hidden: int) -> NetworkSpec:
     return NetworkSpec(
-        input_dim=n_in,
+        input_shape=n_in,
         layers=(
-            LayerSpec(n_hidden, "sigmoid", use_bias=False),
-            LayerSpec(1, "sigmoid", use_bias=False),
+            LayerSpec.dense(n_hidden, "sigmoid", use_bias=False),
+            LayerSpec.dense(1, "sigmoid", use_bias=False),
         ),
         loss="half_sse",
         optimizer="sgd",
-        optimizer_params={"lr": LR},
+        optimizer_options={"lr": LR},
     )
 
 
@@ -51,7 +51,8 @@ def hand_2_1_1() -> WorkedExample:
     return WorkedExample(
         name="hand_2_1_1",
         title="2-1-1 sigmoid network, the article's hand calculation: one step, lr 0.5",
-        source="001_f60176b0d56733c9.txt",
+        source="Gradient descent: show me the math!, "
+        "https://towardsdatascience.com/gradient-descent-show-me-the-math-7ba7d1caef09",
         spec=_spec(2, 1),
         X=as_array([[0.1, 0.3]]),
         y=as_array([[1.0]]),
@@ -72,7 +73,8 @@ def numeric_3_2_1() -> WorkedExample:
     return WorkedExample(
         name="numeric_3_2_1",
         title="3-2-1 sigmoid network, the article's NumPy example: one step, lr 0.5",
-        source="001_f60176b0d56733c9.txt",
+        source="Gradient descent: show me the math!, "
+        "https://towardsdatascience.com/gradient-descent-show-me-the-math-7ba7d1caef09",
         spec=_spec(3, 2),
         X=as_array([[0.5, 0.1, -0.2]]),
         y=as_array([[0.6]]),
@@ -104,11 +106,13 @@ def with_zero_biases(example: WorkedExample) -> WorkedExample:
     """The same network with biases of 0 on every layer: identical forward pass, and
     ``dL/db`` is ``dL/dz`` summed over the batch (one sample here)."""
     spec = example.spec.with_changes(
-        layers=[replace(lay, use_bias=True) for lay in example.spec.layers]
+        layers=[
+            replace(lay, options={**lay.options, "use_bias": True}) for lay in example.spec.layers
+        ]
     )
     params = dict(example.params)
     for i, lay in enumerate(spec.layers):
-        params[f"{i}.b"] = np.zeros(lay.units)
+        params[f"{i}.b"] = np.zeros(lay.options["units"])
     return example.with_changes(spec=spec, params=params)
 
 

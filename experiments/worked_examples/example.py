@@ -88,7 +88,7 @@ class WorkedExample:
 
     name: str
     title: str
-    source: str  # seed article file name
+    source: str  # the source article: its title and address
     spec: NetworkSpec
     X: Array
     y: Array
@@ -100,10 +100,10 @@ class WorkedExample:
 
     def __post_init__(self) -> None:
         # Fail where the example is written, not inside a framework: targets must have the
-        # prediction's shape (DESIGN.md), and parameters must fit the spec exactly.
+        # prediction's shape (reference_nn/_checks.py), and parameters must fit the spec exactly.
         net = self.spec.build_network()
         net.set_parameters(self.params)
-        if self.y.shape != (len(self.X), self.spec.layers[-1].units):
+        if self.y.shape != (len(self.X), *self.spec.output_shape):
             raise ValueError(f"{self.name}: targets {self.y.shape} do not match the outputs")
 
     def network(self, params: Params | None = None) -> Any:

@@ -17,8 +17,8 @@ written out as ``[[0, 1], [0, 1]]`` because the reference refuses broadcasting t
 What the source printed: after each update ``i`` with ``i % 100 == 0`` the loss *after* that
 update (``'{:.4f}'``), the output ``z2`` and ``z2`` thresholded at 0.5.  So its first line,
 "batch 0", is the loss after one update, 0.5448 (0.54478): the loss before any training is
-0.54708.  (DESIGN.md calls 0.54478 "before training"; it is the first printed loss.)  Its last
-line, ``i = 50,000``, is after all 50,001 updates: about 3.7e-4.
+0.54708.  (0.54478 is sometimes quoted as "before training"; it is the first printed loss.)
+Its last line, ``i = 50,000``, is after all 50,001 updates: about 3.7e-4.
 """
 
 from __future__ import annotations
@@ -35,16 +35,17 @@ EVERY = 100
 
 def fixed_2_3_2() -> WorkedExample:
     spec = NetworkSpec(
-        input_dim=2,
-        layers=(LayerSpec(3, "sigmoid"), LayerSpec(2, "sigmoid")),
+        input_shape=2,
+        layers=(LayerSpec.dense(3, "sigmoid"), LayerSpec.dense(2, "sigmoid")),
         loss="half_sse",
         optimizer="sgd",
-        optimizer_params={"lr": 0.01},
+        optimizer_options={"lr": 0.01},
     )
     return WorkedExample(
         name="fixed_2_3_2",
         title="2-3-2 sigmoid network with biases from fixed weights, 50,001 full-batch steps",
-        source="004_0118e345ece2ba9b.txt",
+        source="神经网络反向传播算法及代码实现 (Backpropagation in neural networks, with code; a "
+        "Chinese blog post, no address given)",
         spec=spec,
         X=as_array([[0.6, 0.1], [0.3, 0.6]]),
         y=as_array([[0, 1], [0, 1]]),

@@ -46,11 +46,15 @@ def data(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
 
 def spec(lam: float = LAMBDA) -> NetworkSpec:
     return NetworkSpec(
-        input_dim=3,
-        layers=(LayerSpec(5, "sigmoid"), LayerSpec(5, "sigmoid"), LayerSpec(3, "sigmoid")),
+        input_shape=3,
+        layers=(
+            LayerSpec.dense(5, "sigmoid"),
+            LayerSpec.dense(5, "sigmoid"),
+            LayerSpec.dense(3, "sigmoid"),
+        ),
         loss="logistic",
         optimizer="sgd",
-        optimizer_params={"lr": 1.0},
+        optimizer_options={"lr": 1.0},
         regularizer={"lam": lam, "convention": "course"},
         weight_init="torch_linear",
         bias_init="torch_linear",
@@ -63,7 +67,9 @@ def logistic_l2_4_layer() -> WorkedExample:
     return WorkedExample(
         name="logistic_l2_4_layer",
         title="3-5-5-3 sigmoid classifier, logistic cost + lambda/(2m) sum W^2 (biases exempt)",
-        source="002_966c29635bca2d52.txt",
+        source="Everything you need to know about neural networks and backpropagation, "
+        "https://towardsdatascience.com/everything-you-need-to-know-about-neural-networks-and-"
+        "backpropagation-machine-learning-made-easy-e5285bc2be3a",
         spec=s,
         X=X,
         y=y,

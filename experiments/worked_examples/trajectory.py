@@ -1,7 +1,7 @@
-"""Full-batch training runs of a worked example in NumPy, PyTorch and Keras.
+"""Full-batch training runs of a worked example, in any registered framework.
 
 Every example trains on its whole data set each step with plain gradient descent, so a run
-is fully described by the example and a number of steps.  All three runners record the same
+is fully described by the example and a number of steps.  Every framework records the same
 things, counted in *updates done*:
 
 * ``losses[k]``  the loss at the parameters after ``k`` updates, ``k = 0..steps`` (so
@@ -11,11 +11,9 @@ things, counted in *updates done*:
   further ``marks`` (sources print the output of the last forward pass, which in a loop that
   computes then updates is the one after ``steps - 1`` updates).
 
-NumPy is the reference (``reference_nn``); PyTorch and Keras reuse the parity mirrors
-(``parity_tests.torch_mirror.TorchMirror``, ``parity_tests.keras_mirror.KerasMirror``) by
-composition: their model, loss and optimizer, driven by a loop written here.  Keras runs its
-steps inside one compiled ``tf.function`` (see :mod:`.keras_loop`); eager Keras costs
-milliseconds a step.  Frameworks are imported only when their runner is called.
+The framework comes from the registry (:mod:`parity_tests.registry`): its model's
+``forward_backward`` at each mark and its ``train`` (compiled where the framework has a
+compiled loop) between marks.  Frameworks are imported only when their run is asked for.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ import numpy as np
 
 from .example import Array, Params, WorkedExample
 
-FRAMEWORKS = ("numpy", "torch", "keras")
 Progress = Callable[[int, int], None]  # (updates done, total)
 
 
@@ -40,7 +37,7 @@ class Trajectory:
     grads: Params
     outputs: dict[int, Array] = field(default_factory=dict)
     params: dict[int, Params] = field(default_factory=dict)
-    seconds: float = 0.0  # wall time of the training loop (Keras: including compilation)
+    seconds: float = 0.0  # wall time of the training loop (compiled loops: with compilation)
 
     @property
     def steps(self) -> int:
@@ -58,120 +55,6 @@ def _marks(steps: int, marks: Iterable[int]) -> list[int]:
     return out
 
 
-def run_numpy(
-    example: WorkedExample,
-    steps: int | None = None,
-    marks: Iterable[int] = (),
-    progress: Progress | None = None,
-) -> Trajectory:
-    """The reference: ``Sequential.loss_and_gradients`` then ``SGD.step``, ``steps`` times."""
-    steps = example.steps if steps is None else steps
-    wanted = set(_marks(steps, marks))
-    net = example.network()
-    optimizer = example.spec.build_optimizer()
-    params = net.parameters  # live arrays: the optimizer updates them in place
-    losses = np.empty(steps + 1)
-    grads0: Params = {}
-    start = time.perf_counter()
-    traj = Trajectory("numpy", losses, grads0)
-    for k in range(steps + 1):
-        loss, grads = net.loss_and_gradients(example.X, example.y)
-        losses[k] = loss
-        if k == 0:
-            grads0.update(grads)
-        if k in wanted:
-            traj.outputs[k] = net.forward(example.X).copy()
-            traj.params[k] = net.get_parameters()
-        if k < steps:
-            optimizer.step(params, grads)
-        if progress is not None and (k % 1000 == 0 or k == steps):
-            progress(k, steps)
-    traj.seconds = time.perf_counter() - start
-    return traj
-
-
-def run_torch(
-    example: WorkedExample,
-    steps: int | None = None,
-    marks: Iterable[int] = (),
-    progress: Progress | None = None,
-) -> Trajectory:
-    """The parity mirror's ``nn.Sequential``, loss and ``torch.optim.SGD``, eagerly."""
-    from parity_tests.torch_mirror import TorchMirror
-
-    steps = example.steps if steps is None else steps
-    wanted = set(_marks(steps, marks))
-    mirror = TorchMirror(example.spec, example.params)
-    torch = mirror.torch
-    X, y = torch.from_numpy(example.X), torch.from_numpy(example.y)
-    losses = np.empty(steps + 1)
-    traj = Trajectory("torch", losses, {})
-    start = time.perf_counter()
-    for k in range(steps + 1):
-        mirror.optimizer.zero_grad()
-        out, loss = mirror.output_and_loss(X, y)  # the mirror's loss incl. any L2 penalty
-        loss.backward()
-        losses[k] = loss.item()
-        if k == 0:
-            traj.grads = mirror.named(lambda t: t.grad)
-        if k in wanted:
-            traj.outputs[k] = out.detach().numpy().copy()
-            traj.params[k] = mirror.parameters()
-        if k < steps:
-            mirror.optimizer.step()
-        if progress is not None and (k % 1000 == 0 or k == steps):
-            progress(k, steps)
-    traj.seconds = time.perf_counter() - start
-    return traj
-
-
-def run_keras(
-    example: WorkedExample,
-    steps: int | None = None,
-    marks: Iterable[int] = (),
-    progress: Progress | None = None,
-    *,
-    loop: str = "xla",
-) -> Trajectory:
-    """The parity mirror's Keras model, loss and ``keras.optimizers.SGD``, compiled.
-
-    ``loop``: ``"xla"`` (``tf.function(jit_compile=True)``), ``"graph"`` (``tf.function``
-    without XLA) or ``"eager"`` (a Python loop; milliseconds a step: short runs only).
-    """
-    from .keras_loop import KerasLoop
-
-    steps = example.steps if steps is None else steps
-    at = _marks(steps, marks)
-    runner = KerasLoop(example, loop=loop)
-    losses = np.empty(steps + 1)
-    traj = Trajectory(f"keras ({loop})" if loop != "xla" else "keras", losses, runner.gradients())
-    # Progress on a terminal: split long segments into chunks.  The loop body is the same
-    # whatever the chunk length (the step count is a tensor argument: no retracing).
-    chunk = max(1, steps // 50) if progress is not None else steps
-    start = time.perf_counter()
-    done = 0
-    for mark in at:
-        while done < mark:
-            n = min(chunk, mark - done)
-            losses[done : done + n] = runner.train(n)
-            done += n
-            if progress is not None:
-                progress(done, steps)
-        out, loss = runner.evaluate()
-        traj.outputs[mark], traj.params[mark] = out, runner.parameters()
-        if mark == steps:
-            losses[steps] = loss
-    traj.seconds = time.perf_counter() - start
-    return traj
-
-
-RUNNERS: dict[str, Callable[..., Trajectory]] = {
-    "numpy": run_numpy,
-    "torch": run_torch,
-    "keras": run_keras,
-}
-
-
 def run(
     framework: str,
     example: WorkedExample,
@@ -180,7 +63,33 @@ def run(
     progress: Progress | None = None,
     **options: Any,
 ) -> Trajectory:
-    """Train ``example`` in ``framework`` (``options``: ``loop=`` for Keras)."""
-    if framework not in RUNNERS:
-        raise ValueError(f"unknown framework {framework!r}; valid: {', '.join(FRAMEWORKS)}")
-    return RUNNERS[framework](example, steps, marks, progress, **options)
+    """Train ``example`` in ``framework`` (``options`` go to its adapter: ``loop=`` for
+    Keras).  Long segments are trained in chunks so that ``progress`` can be reported."""
+    from parity_tests import registry
+
+    steps = example.steps if steps is None else steps
+    model = registry.get(framework).build(example.spec, example.params, **options)
+    X, y = example.X, example.y
+    losses = np.empty(steps + 1)
+    loop = options.get("loop", "xla")  # Keras: name a loop other than the default
+    label = framework if loop == "xla" else f"{framework} ({loop})"
+    traj = Trajectory(label, losses, {})
+    chunk = max(1000, steps // 50) if progress is not None else max(steps, 1)
+    full_batch = np.arange(len(X), dtype=np.int64)
+    start = time.perf_counter()
+    done = 0
+    for mark in _marks(steps, marks):
+        while done < mark:
+            n = min(chunk, mark - done)
+            losses[done : done + n] = model.train(X, y, np.tile(full_batch, (n, 1)))
+            done += n
+            if progress is not None:
+                progress(done, steps)
+        out, loss, grads = model.forward_backward(X, y)
+        if mark == 0:
+            traj.grads = grads
+        traj.outputs[mark], traj.params[mark] = out, model.parameters()
+        if mark == steps:  # every other loss comes from the training loop itself
+            losses[mark] = loss
+    traj.seconds = time.perf_counter() - start
+    return traj

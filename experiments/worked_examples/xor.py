@@ -31,11 +31,14 @@ STEPS = 10_000
 
 def xor_3_4_1() -> WorkedExample:
     spec = NetworkSpec(
-        input_dim=3,
-        layers=(LayerSpec(4, "sigmoid", use_bias=False), LayerSpec(1, "sigmoid", use_bias=False)),
+        input_shape=3,
+        layers=(
+            LayerSpec.dense(4, "sigmoid", use_bias=False),
+            LayerSpec.dense(1, "sigmoid", use_bias=False),
+        ),
         loss="half_sse",
         optimizer="sgd",
-        optimizer_params={"lr": 1.0},
+        optimizer_options={"lr": 1.0},
     )
     # np.random.seed(10); wij = np.random.rand(3, 4); wjk = np.random.rand(4, 1): the legacy
     # global generator, reproduced on a private RandomState (same stream, no global state).
@@ -43,7 +46,8 @@ def xor_3_4_1() -> WorkedExample:
     return WorkedExample(
         name="xor_3_4_1",
         title="3-4-1 sigmoid network without biases on the XOR-like set, 10,000 full-batch steps",
-        source="000_7c9e6d8dfa0d23e2.txt",
+        source="A step-by-step implementation of gradient descent and backpropagation, "
+        "https://towardsdatascience.com/a-step-by-step-implementation-of-gradient-descent-and-backpropagation-d58bda486110",
         spec=spec,
         X=as_array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]]),
         y=as_array([[0, 1, 1, 0]]).T.copy(),

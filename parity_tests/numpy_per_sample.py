@@ -1,6 +1,7 @@
 """The NumPy reference's per-sample SGD for the housing network, written as the textbook does.
 
-``reference_nn.fit`` computes exactly this (``test_housing.py`` checks the two agree), but it is
+``reference_nn.fit`` computes exactly this (``tests/test_housing_numpy.py`` checks the two
+agree bit for bit), but it is
 general: each of its steps validates shapes and dtypes and walks a list of layers, ~40 us for a
 step whose arithmetic is ~30 flops.  670,000 steps would take half a minute.  This loop keeps
 the same formulas on Python floats (one sample at a time, one weight at a time, as in the
@@ -22,10 +23,32 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reference_nn import NetworkSpec
+
 Params = dict[str, np.ndarray]
 
 
-class HousingNumpySGD:
+def applies(spec: NetworkSpec, X: np.ndarray, batches: np.ndarray) -> bool:
+    """Whether this loop computes ``spec`` on these batches: float64, two dense sigmoid layers
+    with biases and one output, MSE, plain SGD (no momentum, no decay, no L2), one sample a step."""
+    layers = [lay.options for lay in spec.layers]
+    opt = spec.build_optimizer().options()
+    return (
+        X.dtype == np.float64
+        and batches.ndim == 2
+        and batches.shape[1] == 1
+        and len(layers) == 2
+        and all(lay.kind == "dense" for lay in spec.layers)
+        and all(o.get("activation") == "sigmoid" and o.get("use_bias", True) for o in layers)
+        and layers[1]["units"] == 1
+        and spec.loss == "mse"
+        and spec.regularizer is None
+        and spec.optimizer == "sgd"
+        and not any(opt.get(k) for k in ("momentum", "weight_decay", "nesterov"))
+    )
+
+
+class PerSampleSGD:
     """Per-sample SGD of a n_in-H-1 sigmoid network with biases, float64."""
 
     def __init__(self, initial: Params, X: np.ndarray, y: np.ndarray, lr: float) -> None:
@@ -38,25 +61,20 @@ class HousingNumpySGD:
         self.X, self.t = X.tolist(), y[:, 0].tolist()
         self.lr = lr
 
-    def compile(self, orders: np.ndarray) -> None:
-        """Nothing to compile; keeps the epoch orders (same interface as the frameworks)."""
-        self._orders = np.asarray(orders).tolist()
-
-    def epoch(self, index: int) -> None:
-        """One pass over the samples in the order of epoch ``index``."""
-        self.train(self._orders[index])
-
-    def train(self, order: Sequence[int]) -> None:
+    def train(self, order: Sequence[int]) -> np.ndarray:
+        """One step per sample index in ``order``; the loss before each step."""
         W1, b1, W2, lr = self.W1, self.b1, self.W2, self.lr
         hidden = range(len(b1))
         inputs = range(len(W1))
         exp = math.exp
         b2 = self.b2
-        for n in order:
+        losses = []
+        for n in np.asarray(order).tolist():
             x, t = self.X[n], self.t[n]
             # forward
             h = [1.0 / (1.0 + exp(-(sum(x[i] * W1[i][j] for i in inputs) + b1[j]))) for j in hidden]
             o = 1.0 / (1.0 + exp(-(sum(h[j] * W2[j] for j in hidden) + b2)))
+            losses.append((o - t) * (o - t))
             # backward
             delta_o = 2.0 * (o - t) * (o * (1.0 - o))
             delta_h = [W2[j] * delta_o * (h[j] * (1.0 - h[j])) for j in hidden]
@@ -68,6 +86,7 @@ class HousingNumpySGD:
                     W1[i][j] -= lr * (x[i] * delta_h[j])
             b2 -= lr * delta_o
         self.b2 = b2
+        return np.array(losses)
 
     def parameters(self) -> Params:
         return {

@@ -1,0 +1,68 @@
+"""Keeps the registries, the parity matrix and the framework adapters in step.
+
+Every activation, loss, optimizer formulation and layer kind the reference registers must be
+exercised by some case of the matrix, and for every registered framework either run by some
+case or declared unsupported with a reason.  Everything is derived from the registries: no
+count is typed in, so a new registry entry without a matrix case (or an adapter that neither
+runs nor refuses it) is reported by :func:`coverage_gaps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reference_nn import ACTIVATIONS, LAYER_KINDS, LOSSES, OPTIMIZERS
+from reference_nn.optimizers import CONVENTIONS
+
+from . import registry
+from .cases import Case
+
+
+def formulations() -> set[str]:
+    """Every optimizer in every convention: ``"adam/keras"``, ``"sgd/torch"``..."""
+    return {f"{name}/{convention}" for name in OPTIMIZERS for convention in CONVENTIONS}
+
+
+def exercised(case: Case) -> dict[str, set[str]]:
+    """What one case exercises, per category."""
+    spec = case.spec
+    options = [lay.options for lay in spec.layers]
+    return {
+        "activation": {o["activation"] for o in options if "activation" in o},
+        "loss": {spec.loss},
+        "optimizer formulation": {
+            f"{spec.optimizer}/{spec.optimizer_options.get('convention', 'torch')}"
+        },
+        "layer kind": {lay.kind for lay in spec.layers},
+    }
+
+
+def registered() -> dict[str, set[str]]:
+    return {
+        "activation": set(ACTIVATIONS),
+        "loss": set(LOSSES),
+        "optimizer formulation": formulations(),
+        "layer kind": set(LAYER_KINDS),
+    }
+
+
+def coverage_gaps(cases: Iterable[Case], frameworks: Iterable[str] | None = None) -> list[str]:
+    """One line per registry entry that no case exercises, or that some framework neither
+    runs in any case nor declares unsupported with a reason."""
+    cases = list(cases)
+    names = list(frameworks) if frameworks is not None else registry.names(include_reference=False)
+    seen = [(case, exercised(case)) for case in cases]
+    gaps = []
+    for category, entries in registered().items():
+        for entry in sorted(entries):
+            with_entry = [case for case, ex in seen if entry in ex[category]]
+            if not with_entry:
+                gaps.append(f"{category} {entry!r} is exercised by no case of the matrix")
+                continue
+            for fw in names:
+                reasons = [registry.get(fw).unsupported(case.spec) for case in with_entry]
+                if None in reasons:
+                    continue  # runs somewhere
+                if not all(reasons):
+                    gaps.append(f"{fw} refuses {category} {entry!r} without a reason")
+    return gaps
