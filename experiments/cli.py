@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from experiments import demo
+from experiments import bench, demo
 from experiments.housing import cli as housing_cli
 from experiments.worked_examples import cli as examples_cli
 from parity_tests import report as parity_report
@@ -16,7 +16,13 @@ from parity_tests import report as parity_report
 Handler = Callable[[argparse.Namespace], int]
 
 # Each entry adds its subcommand(s) to the parser; a new command is one line here.
-COMMANDS = (demo.register, housing_cli.register, examples_cli.register, parity_report.register)
+COMMANDS = (
+    demo.register,
+    housing_cli.register,
+    examples_cli.register,
+    parity_report.register,
+    bench.register,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,6 +59,10 @@ class Identity(Activation):
         return grad_a
 
 
+# exp(x) is finite for x below this, per dtype (log of the largest float, less a margin)
+_EXP_LIMIT = {t: float(np.log(np.finfo(t).max)) - 1 for t in (np.float32, np.float64)}
+
+
 class Sigmoid(Activation):
     """``f(z) = 1 / (1 + exp(-z))``, ``f'(z) = f(z) (1 - f(z))``."""
 
@@ -69,7 +73,9 @@ class Sigmoid(Activation):
         # that results agree to the last bit.  Far in the negative tail exp(-z) overflows
         # (z < -709 in float64, z < -88 in float32), so there the algebraically equal form
         # exp(z) / (1 + exp(z)) is used instead: no overflow warning, no lost precision.
-        limit = np.log(np.finfo(z.dtype).max) - 1
+        limit = _EXP_LIMIT[z.dtype.type]
+        if z.size == 0 or z.min() > -limit:  # the common case: one expression, no masks
+            return 1.0 / (1.0 + np.exp(-z))
         safe = z > -limit
         out = np.empty_like(z)
         out[safe] = 1.0 / (1.0 + np.exp(-z[safe]))

@@ -46,6 +46,7 @@ class Sequential:
         self.regularizer = regularizer
         self.dtype: np.dtype[Any] = layers[0].dtype
         self._output: Array | None = None
+        self._slot_cache: list[tuple[str, Layer, str]] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -58,11 +59,19 @@ class Sequential:
 
     # ------------------------------------------------------------------ parameters
     @property
+    def _slots(self) -> list[tuple[str, Layer, str]]:
+        """(name, layer, key) for every parameter, in order; built once (names are per step
+        work otherwise, and ``fit`` asks for them at every step)."""
+        if self._slot_cache is None:
+            self._slot_cache = [
+                (f"{i}.{k}", layer, k) for i, layer in enumerate(self.layers) for k in layer.params
+            ]
+        return self._slot_cache
+
+    @property
     def parameters(self) -> dict[str, Array]:
         """Live parameter arrays by name (optimizers update these in place)."""
-        return {
-            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()
-        }
+        return {name: layer.params[key] for name, layer, key in self._slots}
 
     def get_parameters(self) -> dict[str, Array]:
         """A copy of every parameter, by name."""
@@ -122,7 +131,11 @@ class Sequential:
         ``training`` matters only to layers that behave differently in training (dropout,
         batch normalisation); the loss and gradients are always computed in training mode.
         """
-        a = self._check_inputs(X)
+        return self._forward(self._check_inputs(X), training)
+
+    def _forward(self, X: Array, training: bool = True) -> Array:
+        """``forward`` for inputs already checked (``fit`` checks its data once, not per step)."""
+        a = X
         for layer in self.layers:
             a = layer.forward(a, training)
         self._output = a
@@ -151,7 +164,9 @@ class Sequential:
     def loss_value(self, X: Any, y: Any) -> np.floating[Any]:
         """Loss (plus L2 penalty, if any) of the predictions for ``X`` against ``y``."""
         output = self.forward(X)
-        y = self._check_targets(y, output)
+        return self._loss_value(output, self._check_targets(y, output))
+
+    def _loss_value(self, output: Array, y: Array) -> np.floating[Any]:
         return self.dtype.type(self.loss.value(output, y) + self._penalty(len(y)))
 
     def _check_targets(self, y: Any, output: Array) -> Array:
@@ -167,13 +182,15 @@ class Sequential:
         """
         if self._output is None:
             raise RuntimeError("backward() called before forward()")
-        y = self._check_targets(y, self._output)
+        return self._backward(self._check_targets(y, self._output))
+
+    def _backward(self, y: Array) -> dict[str, Array]:
+        """``backward`` for targets already checked against the last output."""
+        assert self._output is not None
         grad = self.loss.gradient(self._output, y)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
-        grads = {
-            f"{i}.{k}": g for i, layer in enumerate(self.layers) for k, g in layer.grads.items()
-        }
+        grads = {name: layer.grads[key] for name, layer, key in self._slots}
         if self.regularizer is not None:
             for name, g in self.regularizer.gradients(self._weights(), len(y)).items():
                 grads[name] = grads[name] + g
@@ -183,6 +200,12 @@ class Sequential:
         """One forward and one backward pass: ``(loss, {name: dL/dparam})``."""
         loss = self.loss_value(X, y)
         return loss, self.backward(y)
+
+    def _loss_and_gradients(self, X: Array, y: Array) -> tuple[np.floating[Any], dict[str, Array]]:
+        """``loss_and_gradients`` for data already checked: ``fit`` validates ``X`` and ``y``
+        once, then takes this path for every step (the same arithmetic, no checks)."""
+        output = self._forward(X)
+        return self._loss_value(output, y), self._backward(y)
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(map(repr, self.layers))

@@ -114,8 +114,19 @@ class Optimizer:
                 f"{self.TORCH_ONLY[option]}"
             )
 
-    def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
-        """Update every parameter in ``params`` in place, from ``grads`` of the same names."""
+    def step(
+        self, params: Mapping[str, Array], grads: Mapping[str, Array], *, validate: bool = True
+    ) -> None:
+        """Update every parameter in ``params`` in place, from ``grads`` of the same names.
+
+        ``validate=False`` skips the name, shape and dtype checks: for a caller that made the
+        gradients itself from these parameters (``fit`` checks its first step only).
+        """
+        if not validate:
+            self.iterations += 1
+            for name, p in params.items():
+                self._update(name, p, grads[name], self.state.setdefault(name, {}))
+            return
         if set(params) != set(grads):
             raise KeyError(
                 f"gradient names {sorted(grads)} do not match parameter names {sorted(params)}"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._checks import ShapeError, check_array, check_choice
+from ._checks import Array, ShapeError, check_array, check_choice
 from .network import Sequential
 from .optimizers import Optimizer
 
@@ -127,25 +127,41 @@ def fit(
 
     history = History(orders=orders)
     params = network.parameters
-    for epoch, order in enumerate(orders):
-        total = 0.0
-        for step, start in enumerate(range(0, n, batch)):
-            idx = order[start : start + batch]
-            # A diverging run overflows before its loss is inf; the check below turns that
-            # into one clear error instead of a stream of RuntimeWarnings.
-            with np.errstate(over="ignore", invalid="ignore"):
-                loss, grads = network.loss_and_gradients(X[idx], y[idx])
-            if not np.isfinite(loss):
-                raise TrainingDivergedError(epoch, step, float(loss))
-            with np.errstate(over="ignore", invalid="ignore"):
-                optimizer.step(params, grads)
-            total += float(loss)
-        history.loss.append(total / (step + 1))
-        # The loss above is checked before each update, so the last update of the epoch (the
-        # last of the run, in particular) is checked here: its parameters must be finite.
-        bad = [name for name, p in params.items() if not np.isfinite(p).all()]
-        if bad:
-            raise TrainingDivergedError(epoch, step, float("nan"), after_update=True, names=bad)
-        if progress is not None:
-            progress(epoch, history.loss[-1])
+    # X and y are checked above, once: every step takes the unchecked path of the network.
+    # A diverging run overflows before its loss is inf; the checks below turn that into one
+    # clear error instead of a stream of RuntimeWarnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch, order in enumerate(orders):
+            _train_epoch(network, optimizer, X, y, order, batch, epoch, history, params)
+            if progress is not None:
+                progress(epoch, history.loss[-1])
     return history
+
+
+def _train_epoch(
+    network: Sequential,
+    optimizer: Optimizer,
+    X: Array,
+    y: Array,
+    order: NDArray[np.int64],
+    batch: int,
+    epoch: int,
+    history: History,
+    params: dict[str, Array],
+) -> None:
+    """One pass over ``order`` in batches; appends the mean batch loss to ``history``."""
+    total = 0.0
+    for step, start in enumerate(range(0, len(order), batch)):
+        idx = order[start : start + batch]
+        loss, grads = network._loss_and_gradients(X[idx], y[idx])
+        if not np.isfinite(loss):
+            raise TrainingDivergedError(epoch, step, float(loss))
+        # the first step of a fit checks names, shapes and dtypes; they cannot change after it
+        optimizer.step(params, grads, validate=optimizer.iterations == 0)
+        total += float(loss)
+    history.loss.append(total / (step + 1))
+    # The loss above is checked before each update, so the last update of the epoch (the
+    # last of the run, in particular) is checked here: its parameters must be finite.
+    bad = [name for name, p in params.items() if not np.isfinite(p).all()]
+    if bad:
+        raise TrainingDivergedError(epoch, step, float("nan"), after_update=True, names=bad)
