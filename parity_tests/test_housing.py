@@ -9,6 +9,7 @@ from experiments.housing import run as housing_run
 from experiments.housing.baseline import run_baseline
 from experiments.housing.protocol import make_problem
 from parity_tests.tolerances import TRAJECTORY
+from reference_nn import epoch_orders
 
 pytestmark = pytest.mark.frameworks
 EPOCHS = 2  # 13,400 per-sample steps per framework
@@ -54,3 +55,17 @@ def test_shuffled_orders_are_shared(housing_data_file):
     b = make_problem(data=str(housing_data_file), epochs=2, order="shuffled", seed=5)
     np.testing.assert_array_equal(a.orders, b.orders)
     assert not np.array_equal(a.orders[0], np.arange(a.orders.shape[1]))
+
+
+def test_the_compiled_keras_baseline_gives_the_numbers_of_plain_fit(problem, keras):
+    # The main job runs the Keras-defaults baseline's fit as XLA with an epoch per execution;
+    # this is the proof that it computes what plain model.fit(batch_size=32) does.
+    from experiments.housing.baseline import _keras_fit, baseline_spec
+
+    s = problem.split
+    initial = baseline_spec("keras", "float64").init_parameters(0)
+    orders = epoch_orders(len(s.X_train), 2, "shuffled", seed=0)
+    plain = _keras_fit(initial, s.X_train, s.y_train, orders, compiled=False)
+    compiled = _keras_fit(initial, s.X_train, s.y_train, orders, compiled=True)
+    assert housing_run.max_relative_difference(plain, compiled) < TRAJECTORY["float64"]
+    assert housing_run.max_relative_difference(initial, compiled) > 1e-3  # it trained
