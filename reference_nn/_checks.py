@@ -75,6 +75,28 @@ def check_array(
     return array
 
 
+def check_indices(value: Any, name: str, layer: Any, *, ndim: int) -> Any:
+    """Integer indices for a first layer that takes them (``layer.input_dim`` rows): an
+    integer array of ``ndim`` dimensions, every value in range; one-line errors otherwise."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{name} has dtype {array.dtype} but the first layer ({layer.kind}) takes integer "
+            f"indices; convert with {name}.astype(np.int64)"
+        )
+    if array.ndim != ndim:
+        raise ShapeError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    bad = (array < 0) | (array >= layer.input_dim)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ShapeError(
+            f"{name} holds index {int(array[first])} at {first}, outside 0..{layer.input_dim - 1} "
+            f"({layer.kind} input_dim {layer.input_dim}); map the indices into range or raise "
+            "input_dim"
+        )
+    return array
+
+
 def check_finite(array: Array, name: str) -> None:
     """Raise NonFiniteError naming the first offending index."""
     bad = ~np.isfinite(array)

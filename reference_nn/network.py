@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import Array, DTypeError, ShapeError, check_array, check_same_shape
+from ._checks import (
+    Array,
+    DTypeError,
+    ShapeError,
+    check_array,
+    check_indices,
+    check_same_shape,
+)
 from .initializers import get_initializer
 from .layers import Layer
 from .losses import Loss, get_loss
@@ -37,6 +44,12 @@ class Sequential:
                 raise ShapeError(
                     f"layer {i} gives outputs of shape {before.output_shape} but layer {i + 1} "
                     f"expects {after.input_shape}"
+                )
+        for i, layer in enumerate(layers[1:], start=1):
+            if getattr(layer, "integer_input", False):
+                raise ShapeError(
+                    f"layer {i} ({layer.kind}) takes integer indices, so it must be the first "
+                    "layer; move it to the front"
                 )
         dtypes = {layer.dtype for layer in layers}
         if len(dtypes) != 1:
@@ -95,6 +108,40 @@ class Sequential:
         for name, value in checked.items():  # all checked before any is written
             current[name][...] = value
 
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> dict[str, Array]:
+        """Live non-trainable state by name (``"1.running_mean"``): what a layer keeps in its
+        ``state`` dict (batch norm's running statistics).  Never among the parameters, so no
+        optimizer and no gradient check touches it."""
+        return {
+            f"{i}.{k}": v
+            for i, layer in enumerate(self.layers)
+            for k, v in getattr(layer, "state", {}).items()
+        }
+
+    def get_state(self) -> dict[str, Array]:
+        """A copy of the non-trainable state, by name (empty for most networks)."""
+        return {name: value.copy() for name, value in self.state.items()}
+
+    def set_state(self, values: Mapping[str, Any]) -> None:
+        """Set every state array; names, shapes and dtypes must match exactly."""
+        current = self.state
+        missing, unknown = set(current) - set(values), set(values) - set(current)
+        if missing or unknown:
+            raise KeyError(
+                f"state names do not match: missing {sorted(missing)}, unknown "
+                f"{sorted(unknown)}; expected {list(current)}"
+            )
+        checked = {}
+        for name, target in current.items():
+            value = check_array(values[name], f"state {name}", self.dtype)
+            if value.shape != target.shape:
+                raise ShapeError(f"state {name} needs shape {target.shape}, got {value.shape}")
+            checked[name] = value
+        for name, value in checked.items():
+            current[name][...] = value
+
     def weight_names(self) -> list[str]:
         """Parameters that count as weights (drawn by ``weight_init``, penalised by L2)."""
         return [f"{i}.{k}" for i, layer in enumerate(self.layers) for k in layer.weight_names]
@@ -112,6 +159,14 @@ class Sequential:
 
     # ------------------------------------------------------------------ passes
     def _check_inputs(self, X: Any) -> Array:
+        first = self.layers[0]
+        if getattr(first, "integer_input", False):  # an embedding: integer indices
+            X = check_indices(X, "X", first, ndim=1 + len(self.input_shape))
+            if X.shape[1:] != self.input_shape or len(X) == 0:
+                raise ShapeError(
+                    f"X has shape {X.shape} but the network expects (N >= 1, *{self.input_shape})"
+                )
+            return X
         X = check_array(X, "X", self.dtype, ndim=1 + len(self.input_shape))
         if X.shape[1:] != self.input_shape:
             if len(self.input_shape) == 1:

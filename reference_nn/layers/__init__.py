@@ -10,11 +10,29 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import check_choice
+from .avgpool2d import AvgPool2D
 from .base import Layer
+from .batchnorm import BatchNorm
+from .conv1d import Conv1D
+from .conv2d import Conv2D
 from .dense import Dense, dense
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
+from .layernorm import LayerNorm
+from .maxpool2d import MaxPool2D
 
 LAYER_KINDS: dict[str, type[Layer]] = {
     Dense.kind: Dense,
+    Conv1D.kind: Conv1D,
+    Conv2D.kind: Conv2D,
+    MaxPool2D.kind: MaxPool2D,
+    AvgPool2D.kind: AvgPool2D,
+    Flatten.kind: Flatten,
+    BatchNorm.kind: BatchNorm,
+    LayerNorm.kind: LayerNorm,
+    Dropout.kind: Dropout,
+    Embedding.kind: Embedding,
 }
 
 
@@ -23,4 +41,19 @@ def build_layer(kind: str, input_shape: tuple[int, ...], dtype: Any, **options: 
     return LAYER_KINDS[kind](input_shape, dtype, **options)
 
 
-__all__ = ["LAYER_KINDS", "Dense", "Layer", "build_layer", "dense"]
+__all__ = [
+    "LAYER_KINDS",
+    "AvgPool2D",
+    "BatchNorm",
+    "Conv1D",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "Layer",
+    "LayerNorm",
+    "MaxPool2D",
+    "build_layer",
+    "dense",
+]
