@@ -48,6 +48,12 @@ def register(sub: Any) -> None:
         default="xla",
         help="Keras training loop: compiled with XLA (default), a TF graph, or eager",
     )
+    run.add_argument(
+        "--as-published",
+        action="store_true",
+        help="also run the source's program as written, quirks included (NumPy), and print "
+        "what it prints next to the true gradient, with the difference and its cause",
+    )
     run.set_defaults(handler=_run)
 
 
@@ -150,6 +156,12 @@ def _run(args: argparse.Namespace) -> int:
                     print(f"  {fw}: {problem}")
             print(f"  {fig.what}: published {np.asarray(fig.value)}: {', '.join(verdicts)}")
     ok &= _print_agreement(trajectories)
+    if args.as_published and "numpy" in trajectories:
+        from .as_published import report
+
+        lines, reproduced = report(example.name, trajectories["numpy"])
+        print("\n" + "\n".join(lines))
+        ok &= reproduced
     return 0 if ok else 1
 
 
