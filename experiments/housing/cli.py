@@ -47,6 +47,20 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-baseline", action="store_true", help="skip the article's Keras-defaults baseline"
     )
+    p.add_argument(
+        "--as-published",
+        action="store_true",
+        help="also run the notebook's update rule as written (sigmoid_der of the activations; "
+        "NumPy, float64) next to the true-gradient run, with the difference and its cause",
+    )
+    p.add_argument(
+        "--seeds",
+        default=None,
+        metavar="A..B",
+        help="the seed study: NumPy runs from the initial weights of seeds A..B (the text's "
+        "rule; with --as-published the notebook's too), a table and histograms in "
+        "OUT/seeds_A-B/",
+    )
     p.set_defaults(handler=main)
 
 
@@ -88,6 +102,19 @@ def main(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         print("refnn housing: --epochs must be >= 1", file=sys.stderr)
         return 2
+    if (args.as_published or args.seeds is not None) and args.dtype != "float64":
+        print("refnn housing: --as-published and --seeds run in float64 only", file=sys.stderr)
+        return 2
+    if args.seeds is not None:
+        from .seed_study import main as seed_study
+        from .seed_study import parse_seeds
+
+        try:
+            seeds = parse_seeds(args.seeds)
+        except ValueError as exc:
+            print(f"refnn housing: {exc}", file=sys.stderr)
+            return 2
+        return seed_study(args, seeds)
     try:
         problem = make_problem(
             data=args.data, dtype=args.dtype, epochs=args.epochs, seed=args.seed, order=args.order
@@ -102,6 +129,10 @@ def main(args: argparse.Namespace) -> int:
         from .baseline import run_baseline
 
         results["baseline"] = run_baseline(problem, epochs=args.epochs, seed=args.seed)
+    if args.as_published:
+        from .as_published import run_as_published
+
+        results["as_published"] = run_as_published(problem, results)
     settings = {k: v for k, v in vars(args).items() if k != "handler"}
     settings["data_source"] = problem.source
     paths = write_results(Path(args.out), settings, versions(chosen), results)
@@ -118,5 +149,9 @@ def main(args: argparse.Namespace) -> int:
     )
     if "baseline" in results:
         print(results["baseline"]["summary"])
+    if "as_published" in results:
+        from .as_published import summary_lines
+
+        print("\n".join(summary_lines(results["as_published"], args.epochs)))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

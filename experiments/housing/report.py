@@ -56,6 +56,11 @@ def summary_markdown(p: dict[str, Any]) -> str:
     ]
     for pair, diffs in p["parameter_differences"].items():
         lines.append(f"- {pair}: final {diffs[-1]:.3e}, worst epoch {max(diffs):.3e}")
+    if "as_published" in p:
+        from .as_published import summary_lines
+
+        lines += ["", "## As published: the notebook's update rule (NumPy)", ""]
+        lines += [f"- {line}" for line in summary_lines(p["as_published"], s["epochs"])]
     if "baseline" in p:
         b = p["baseline"]
         lines += [
@@ -79,6 +84,11 @@ def _figure(p: dict[str, Any], path: Path) -> None:
         epochs = range(1, len(h["test_mse"]) + 1)
         left.plot(epochs, h["train_mse"], styles.get(fw, "-"), label=f"{fw} train")
         left.plot(epochs, h["test_mse"], styles.get(fw, "-"), label=f"{fw} test")
+    if "as_published" in p:  # the notebook's rule (not the gradient): its own curves
+        h = p["as_published"]["history"]
+        epochs = range(1, len(h["test_mse"]) + 1)
+        left.plot(epochs, h["train_mse"], "-.", label="as published (notebook's rule) train")
+        left.plot(epochs, h["test_mse"], "-.", label="as published (notebook's rule) test")
     left.set_xlabel("epoch")
     left.set_ylabel("MSE")
     left.set_title("loss curves (overlaid: they coincide)")
