@@ -111,7 +111,7 @@ def compare_runs(
             raise ValueError(
                 f"{quantity}: tensors {sorted(tensors)} vs {sorted(other_q[quantity])}"
             )
-        tol = tolerance(dtype, quantity)
+        tol = tolerance(dtype, quantity, framework)
         for name, a in tensors.items():
             out.append(
                 Comparison(

@@ -37,32 +37,107 @@ def torch() -> ModuleType:
     return _torch
 
 
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+class OtherBackendProcess(FrameworkUnavailable):
+    """Keras reads ``KERAS_BACKEND`` once, at import: a Keras adapter for another backend runs
+    in another process (``tox -e keras-jax``...).  The fixtures skip on this reason even when
+    frameworks are required: that backend's own process runs those tests."""
+
+
+def keras_backend() -> str:
+    """The Keras backend of this process: the imported Keras's, else what ``KERAS_BACKEND``
+    will select (TensorFlow when unset)."""
+    import sys
+
+    if "keras" in sys.modules and hasattr(sys.modules["keras"], "backend"):
+        return str(sys.modules["keras"].backend.backend())
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def keras(backend: str | None = None) -> ModuleType:
+    """Keras on ``backend`` (default: this process's); OtherBackendProcess when this process's
+    Keras uses another."""
+    backend = backend or keras_backend()
+    if backend not in KERAS_BACKENDS:
+        raise ValueError(f"unknown Keras backend {backend!r}; valid: {', '.join(KERAS_BACKENDS)}")
+    current = keras_backend()
+    if current != backend:
+        raise OtherBackendProcess(
+            f"Keras on {backend} runs in a process with KERAS_BACKEND={backend} "
+            f"(another backend's process: this one's Keras backend is {current}; "
+            f"see tox -e keras-{backend if backend != 'tensorflow' else 'full'})"
+        )
+    return _keras(backend)
+
+
 @functools.cache
-def keras() -> ModuleType:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+def _keras(backend: str) -> ModuleType:
+    os.environ.setdefault("KERAS_BACKEND", backend)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+    if backend == "jax":
+        jax()  # float64 needs x64 enabled before Keras creates any variable
+    elif backend == "torch":
+        torch()
     try:
         import keras as _keras
-        import tensorflow as tf
     except ImportError as exc:
         raise FrameworkUnavailable(
-            f"Keras/TensorFlow is not installed ({exc}); pip install 'tensorflow-cpu==2.21.*'"
+            f"Keras is not installed ({exc}); pip install 'keras>=3.10'"
         ) from exc
-    if _keras.backend.backend() != "tensorflow":
-        raise FrameworkUnavailable(
-            f"the Keras mirror needs the TensorFlow backend, got {_keras.backend.backend()}"
+    if backend == "tensorflow":
+        try:
+            import tensorflow as tf
+        except ImportError as exc:
+            raise FrameworkUnavailable(
+                f"TensorFlow is not installed ({exc}); pip install 'tensorflow-cpu==2.21.*'"
+            ) from exc
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # already initialised by someone else: keep its setting
+            pass
+    if _keras.backend.backend() != backend:  # KERAS_BACKEND changed after the check above
+        raise OtherBackendProcess(
+            f"Keras imported with backend {_keras.backend.backend()}, not {backend} "
+            "(another backend's process)"
         )
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # already initialised by someone else: keep its setting
-        pass
     return _keras
 
 
+@functools.cache
+def jax() -> ModuleType:
+    """JAX with 64-bit types enabled, once per process, before any array exists.
+
+    Safe for float32 runs: every array the JAX adapters create has an explicit dtype (inputs,
+    parameters, optimizer state, constants from NumPy float32 scalars), and Python scalars are
+    weakly typed, so a float32 computation stays float32; without x64, a float64 array would
+    silently become float32.  No other framework reads this flag."""
+    try:
+        import jax as _jax
+    except ImportError as exc:
+        raise FrameworkUnavailable(
+            f"JAX is not installed ({exc}); pip install 'jax[cpu]==0.10.*' 'optax==0.2.*'"
+        ) from exc
+    _jax.config.update("jax_enable_x64", True)
+    return _jax
+
+
+def optax() -> ModuleType:
+    jax()
+    try:
+        import optax as _optax
+    except ImportError as exc:
+        raise FrameworkUnavailable(
+            f"optax is not installed ({exc}); pip install 'optax==0.2.*'"
+        ) from exc
+    return _optax
+
+
 def tensorflow() -> ModuleType:
-    keras()
+    keras("tensorflow")
     import tensorflow as tf
 
     return tf

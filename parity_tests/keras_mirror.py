@@ -1,5 +1,28 @@
-"""The Keras 3 adapter (TensorFlow backend): a spec rebuilt with Keras layers, Keras' own
-losses, ``tf.GradientTape`` and ``keras.optimizers``.
+"""The Keras 3 adapter, one for every backend: a spec rebuilt with Keras layers, Keras losses,
+``keras.optimizers`` and the backend's own gradient (``tf.GradientTape``, ``jax.grad`` of the
+model inside a ``keras.StatelessScope``, torch autograd).  It is registered three times:
+``keras`` (TensorFlow), ``keras-jax`` and ``keras-torch``.  Keras reads ``KERAS_BACKEND`` once,
+at import, so each runs only in a process with that backend (``tox -e full`` / ``keras-jax``
+/ ``keras-torch``); elsewhere ``load`` raises ``frameworks.OtherBackendProcess`` and the
+parity tests skip it.
+
+Precision on the JAX and torch backends (Keras 3.15): ``keras.backend.result_type`` maps
+float64 to float32 on every backend but TensorFlow (``BIT64_TO_BIT32_DTYPE`` in
+``keras/src/backend/common/dtypes.py``), so every op that resolves its dtype through it
+computes in float32 for float64 inputs.  Measured (``parity_tests/test_backends.py``):
+
+* torch: ``ops.matmul`` / ``dot`` / ``tensordot`` (so ``Dense``), ``ops.mean`` (so every
+  ``keras.losses`` class), ``ops.maximum``;
+* jax: ``ops.tanh`` (so ``keras.activations.tanh``), ``ops.mean`` (so every loss class).
+
+What this adapter does about it, where Keras allows: the loss is Keras's elementwise op
+(``ops.binary_crossentropy``, ``ops.categorical_crossentropy``, ``ops.square``) reduced with
+``ops.sum`` and divided by the count with the backend's own ``/`` (the loss classes on
+TensorFlow, where they are exact); a dense layer on torch is ``keras.layers.EinsumDense``
+(``ops.einsum`` keeps float64) with the same kernel and bias.  ``tanh`` on JAX has no float64
+form in Keras (its output is even *typed* float32): ``keras-jax`` refuses a float64 spec with
+tanh (``FLOAT32_ACTIVATIONS``; float32 runs it), rather than a float64 tolerance 1e8 times
+looser for every keras-jax case; ``test_backends.py`` shows the difference.
 
 Layouts: ``Dense.kernel`` has the reference's ``(n_in, n_out)`` layout, so dense weights are
 copied as they are; each layer kind's translation is one entry of ``LAYERS`` in
@@ -29,9 +52,61 @@ from reference_nn import NetworkSpec
 
 from . import frameworks
 from .adapter import Adapter, Array, Batches, Model, NotMirrored, Params
-from .keras_layers import LAYERS
+from .keras_layers import LAYERS, KerasLayer
 
-LOOPS = ("xla", "graph", "eager")
+# JAX: runs shorter than this step through one compiled step; longer ones are one lax.scan
+COMPILE_FROM_STEPS = 200
+
+# the training loops each backend has; the first is the default
+LOOPS: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("xla", "graph", "eager"),
+    "jax": ("xla", "eager"),
+    "torch": ("eager",),
+}
+
+
+def _einsum_dense(keras: Any, options: dict[str, Any], regularizer: Any, dtype: str) -> Any:
+    """A dense layer as ``EinsumDense("ab,bc->ac")``: the same kernel ``(n_in, n_out)`` and bias,
+    computed with ``ops.einsum``, which keeps float64 on the torch backend (``ops.matmul``,
+    what ``Dense`` calls, casts float64 to float32 there)."""
+    from .keras_layers import _activation
+
+    return keras.layers.EinsumDense(
+        "ab,bc->ac",
+        output_shape=(options["units"],),
+        activation=_activation(options["activation"], options["activation_options"]),
+        bias_axes="c" if options["use_bias"] else None,
+        kernel_regularizer=regularizer,
+        dtype=dtype,
+    )
+
+
+# (backend, layer kind) -> a translation used instead of LAYERS[kind] on that backend
+BACKEND_LAYERS: dict[tuple[str, str], KerasLayer] = {
+    ("torch", "dense"): KerasLayer(_einsum_dense, {"W": "kernel", "b": "bias"}),
+}
+
+
+def layer_table(backend: str, kind: str) -> KerasLayer:
+    return BACKEND_LAYERS.get((backend, kind)) or LAYERS[kind]
+
+
+# (backend, activation) -> why a float64 network with it is not float64 on that backend; Keras
+# gives no float64 alternative, so such a spec is refused there (float32 runs it)
+FLOAT32_ACTIVATIONS: dict[tuple[str, str], str] = {
+    ("jax", "tanh"): "float64 tanh (keras.ops.tanh computes in float32 on JAX: Keras 3 "
+    "result_type maps float64 to float32 on every backend but TensorFlow)",
+}
+
+
+def float64_unsupported(backend: str, spec: NetworkSpec) -> str | None:
+    if spec.dtype != "float64":
+        return None
+    for ref in spec.build_layers():
+        reason = FLOAT32_ACTIVATIONS.get((backend, str(ref.options.get("activation"))))
+        if reason:
+            return reason
+    return None
 
 
 def supports(spec: NetworkSpec) -> str | None:
@@ -48,7 +123,9 @@ def supports(spec: NetworkSpec) -> str | None:
     return None
 
 
-def _loss_fn(spec: NetworkSpec, n_out: int) -> Callable[[Any, Any], Any]:
+def _loss_fn(spec: NetworkSpec, n_out: int, backend: str) -> Callable[[Any, Any], Any]:
+    if backend != "tensorflow":
+        return _loss_by_ops(spec, n_out)
     losses = frameworks.keras().losses
     dt = {"dtype": spec.dtype}  # explicit: the loss casts predictions to its own dtype
     name = spec.loss
@@ -73,6 +150,36 @@ def _loss_fn(spec: NetworkSpec, n_out: int) -> Callable[[Any, Any], Any]:
     raise NotMirrored(f"loss {name}")
 
 
+def _loss_by_ops(spec: NetworkSpec, n_out: int) -> Callable[[Any, Any], Any]:
+    """The loss as Keras's elementwise op, ``ops.sum`` and the backend's own division: what
+    the loss classes compute, without their ``ops.mean`` (float32 on JAX and torch)."""
+    ops = frameworks.keras().ops
+    name = spec.loss
+
+    def count(y: Any) -> int:
+        return int(np.prod(y.shape))
+
+    if name in ("mse", "sse", "half_sse"):
+        scale = {"mse": 1.0, "sse": 1.0, "half_sse": 0.5}[name]
+        if name == "mse":
+            return lambda y, p: ops.sum(ops.square(y - p)) / count(y)
+        return lambda y, p: ops.sum(ops.square(y - p)) * scale
+    if name in ("bce", "logistic", "bce_logits"):
+        logits = name == "bce_logits"
+
+        def bce(y: Any, p: Any) -> Any:
+            total = ops.sum(ops.binary_crossentropy(y, p, from_logits=logits))
+            return total / (int(y.shape[0]) if name == "logistic" else count(y))
+
+        return bce
+    if name in ("cce", "cce_logits"):
+        logits = name == "cce_logits"
+        return lambda y, p: (
+            ops.sum(ops.categorical_crossentropy(y, p, from_logits=logits)) / int(y.shape[0])
+        )
+    raise NotMirrored(f"loss {name}")
+
+
 def _optimizer(spec: NetworkSpec, exact: bool) -> Any:
     from . import optim_keras
 
@@ -80,7 +187,8 @@ def _optimizer(spec: NetworkSpec, exact: bool) -> Any:
 
 
 class KerasModel(Model):
-    """The network, loss and optimizer of ``spec`` in Keras, starting from ``params``."""
+    """The network, loss and optimizer of ``spec`` in Keras, starting from ``params``, on this
+    process's Keras backend."""
 
     def __init__(
         self,
@@ -88,36 +196,53 @@ class KerasModel(Model):
         params: Params,
         *,
         python_float_constants: bool = False,
-        loop: str = "xla",
+        loop: str | None = None,
     ) -> None:
-        if loop not in LOOPS:
-            raise ValueError(f"unknown Keras loop {loop!r}; valid: {', '.join(LOOPS)}")
-        keras = frameworks.keras()
-        self.tf = frameworks.tensorflow()
+        self.backend = frameworks.keras_backend()
+        keras = frameworks.keras(self.backend)
+        loops = LOOPS[self.backend]
+        loop = loops[0] if loop is None else loop
+        if loop not in loops:
+            raise ValueError(
+                f"unknown Keras loop {loop!r} on {self.backend}; valid: {', '.join(loops)}"
+            )
+        self.keras, self.ops = keras, keras.ops
+        self.tf = frameworks.tensorflow() if self.backend == "tensorflow" else None
         self.spec, self.loop = spec, loop
         exact = not python_float_constants
         reg = spec.regularizer
         with frameworks.keras_floatx(spec.dtype):
             self.layers = []
             self.slots: list[tuple[str, Any, str]] = []  # (reference name, layer, attribute)
+            self.state_slots: list[tuple[str, Any, str]] = []  # running statistics
+            self.host_per_call = False  # a layer reads host data per call: no compiled loop
             for i, (lay, ref) in enumerate(zip(spec.layers, spec.build_layers(), strict=True)):
                 regularizer = None
                 if reg and reg["convention"] == "keras" and ref.weight_names:
                     regularizer = keras.regularizers.L2(reg["lam"])
                     if exact:  # the constructor applies float(); restore the exact value
                         regularizer.l2 = np.float64(reg["lam"])
-                layer = LAYERS[lay.kind].build(keras, dict(ref.options), regularizer, spec.dtype)
+                table = layer_table(self.backend, lay.kind)
+                layer = table.build(keras, dict(ref.options), regularizer, spec.dtype)
                 self.layers.append(layer)
-                self.slots += [(f"{i}.{n}", layer, LAYERS[lay.kind].names[n]) for n in ref.params]
+                self.slots += [(f"{i}.{n}", layer, table.names[n]) for n in ref.params]
+                self.state_slots += [(f"{i}.{n}", layer, a) for n, a in table.state_names.items()]
+                self.host_per_call = self.host_per_call or table.host_per_call
+            first = spec.build_layers()[0]
+            input_dtype = "int64" if getattr(first, "integer_input", False) else spec.dtype
             self.model = keras.Sequential(
-                [keras.Input(spec.input_shape, dtype=spec.dtype), *self.layers]
+                [keras.Input(spec.input_shape, dtype=input_dtype), *self.layers]
             )
-            self.loss_fn = _loss_fn(spec, int(np.prod(spec.output_shape)))
+            self.loss_fn = _loss_fn(spec, int(np.prod(spec.output_shape)), self.backend)
             self.optimizer = _optimizer(spec, exact)
         self.weights = set(spec.build_network().weight_names())  # what L2 covers
         self.set_parameters(params)
         self.variables = [v for _, v in self.named_variables()]
+        self.state_variables = [getattr(layer, a) for _, layer, a in self.state_slots]
+        if self.host_per_call and loop != "eager":
+            self.loop = "eager"
         self._compiled: Any = None
+        self._one_jit: Any = None
 
     # ------------------------------------------------------------------ parameters
     def named_variables(self) -> list[tuple[str, Any]]:
@@ -129,51 +254,134 @@ class KerasModel(Model):
             variable.assign(params[name])
 
     def parameters(self) -> Params:
-        return {name: np.array(v.numpy()) for name, v in self.named_variables()}
+        return {
+            name: np.array(self.ops.convert_to_numpy(v.value)) for name, v in self.named_variables()
+        }
+
+    def _tensor(self, a: Array) -> Any:
+        dtype = self.spec.dtype if a.dtype.kind == "f" else a.dtype.name  # indices stay ints
+        return self.ops.convert_to_tensor(a, dtype=dtype)
+
+    def state(self) -> Params:
+        """Non-trainable variables (batch norm's moving statistics) by reference name."""
+        out: Params = {}
+        for i, (lay, layer) in enumerate(zip(self.spec.layers, self.layers, strict=True)):
+            for name, attr in layer_table(self.backend, lay.kind).state_names.items():
+                out[f"{i}.{name}"] = np.array(self.ops.convert_to_numpy(getattr(layer, attr).value))
+        return out
+
+    def predict(self, X: Array) -> Array:
+        """The output in inference mode (``training=False``)."""
+        return np.array(self.ops.convert_to_numpy(self.model(self._tensor(X), training=False)))
+
+    def _host_per_call(self) -> bool:
+        """A layer draws host data per call (dropout masks): steps run eagerly, one by one."""
+        return any(layer_table(self.backend, lay.kind).host_per_call for lay in self.spec.layers)
 
     # ------------------------------------------------------------------ passes
     def output_and_loss(self, X: Any, y: Any) -> tuple[Any, Any]:
-        """Forward pass and loss (with the spec's L2 penalty); call inside a GradientTape."""
+        """Forward pass and loss (with the spec's L2 penalty): inside a GradientTape, under
+        torch autograd, or in a ``keras.StatelessScope`` that maps the variables to values."""
         out = self.model(X, training=True)
         loss = self.loss_fn(y, out)
         reg = self.spec.regularizer
         if reg and reg["convention"] == "keras":
-            loss = loss + self.tf.add_n(self.model.losses)
+            if self.tf is not None:
+                loss = loss + self.tf.add_n(self.model.losses)
+            else:
+                for term in self.model.losses:
+                    loss = loss + term
         elif reg:  # course: lam / (2m) * sum(W^2), written out
             c = reg["lam"] / (2.0 * int(X.shape[0]))
             kernels = [v for name, v in self.named_variables() if name in self.weights]
-            loss = loss + sum(c * self.tf.reduce_sum(k**2) for k in kernels)
+            if self.tf is not None:
+                loss = loss + sum(c * self.tf.reduce_sum(k**2) for k in kernels)
+            else:
+                for k in kernels:
+                    loss = loss + c * self.ops.sum(self.ops.square(k.value))
         return out, loss
 
     def loss_and_grads(self, X: Any, y: Any) -> tuple[Any, Any, list[Any]]:
-        with self.tf.GradientTape() as tape:
+        """Output, loss and the gradients of ``self.variables``, by the backend's own means."""
+        if self.backend == "tensorflow":
+            with self.tf.GradientTape() as tape:
+                out, loss = self.output_and_loss(X, y)
+            return out, loss, tape.gradient(loss, self.variables)
+        if self.backend == "torch":
+            import torch
+
             out, loss = self.output_and_loss(X, y)
-        return out, loss, tape.gradient(loss, self.variables)
+            grads = torch.autograd.grad(loss, [v.value for v in self.variables])
+            return out.detach(), loss.detach(), list(grads)
+        out, loss, grads, _, _ = self._jax_one(X, y)
+        return out[0], loss, grads
+
+    def _jax_one(self, X: Any, y: Any) -> tuple[Any, ...]:
+        """JAX: output, loss, gradients and the values after one ``stateless_apply``, op by op
+        (see ``jax_adapter``: compiling each short run costs more than it saves)."""
+        if self._one_jit is None:
+            self.optimizer.build(self.variables)
+
+            def one(values: Any, opt_values: Any, X: Any, y: Any) -> Any:
+                (loss, out), grads = self._jax_value_and_grad(values, X, y)
+                new, new_opt = self.optimizer.stateless_apply(opt_values, grads, values)
+                return out, loss, grads, new, new_opt
+
+            self._one_jit = one
+        return self._one_jit(
+            [v.value for v in self.variables], [v.value for v in self.optimizer.variables], X, y
+        )
+
+    def _jax_objective(self, values: list[Any], X: Any, y: Any) -> tuple[Any, Any]:
+        """The loss of the model with its variables mapped to ``values``; the output and the
+        running statistics the call assigned (recorded by the scope, not applied) as aux."""
+        mapping = list(zip(self.variables, values, strict=True))
+        mapping += [(v, v.value) for v in self.state_variables]
+        with self.keras.StatelessScope(state_mapping=mapping) as scope:
+            out, loss = self.output_and_loss(X, y)
+            new_state = [scope.get_current_value(v) for v in self.state_variables]
+        return loss, (out, new_state)
+
+    def _jax_value_and_grad(self, values: list[Any], X: Any, y: Any) -> Any:
+        import jax
+
+        return jax.value_and_grad(self._jax_objective, has_aux=True)(values, X, y)
 
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
-        out, loss, grads = self.loss_and_grads(self.tf.constant(X), self.tf.constant(y))
+        out, loss, grads = self.loss_and_grads(self._tensor(X), self._tensor(y))
         names = [n for n, _ in self.named_variables()]
+        numpy = self.ops.convert_to_numpy
+        if self.tf is not None:  # an embedding's gradient is sparse (IndexedSlices): densify
+            grads = [self.tf.convert_to_tensor(g) for g in grads]
         return (
-            np.array(out.numpy()),
-            np.asarray(loss.numpy()),
-            {n: np.array(g.numpy()) for n, g in zip(names, grads, strict=True)},
+            np.array(numpy(out)),
+            np.asarray(numpy(loss)),
+            {n: np.array(numpy(g)) for n, g in zip(names, grads, strict=True)},
         )
 
     def step(self, X: Array, y: Array) -> float:
-        _, loss, grads = self.loss_and_grads(self.tf.constant(X), self.tf.constant(y))
+        if self.backend == "jax":
+            (_, state), loss, _, values, opt_values = self._jax_one(
+                self._tensor(X), self._tensor(y)
+            )
+            self._assign(values, opt_values)
+            for v, value in zip(self.state_variables, state, strict=True):
+                v.assign(value)
+            return float(loss)
+        _, loss, grads = self.loss_and_grads(self._tensor(X), self._tensor(y))
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
-        return float(loss.numpy())
+        return float(self.ops.convert_to_numpy(loss))
 
     # ------------------------------------------------------------------ compiled steps
     def _steps(self, Xb: Any, Yb: Any) -> Any:
-        """One optimizer step per leading index of ``Xb``; the loss before each."""
+        """TensorFlow: one optimizer step per leading index of ``Xb``; the loss before each."""
         tf = self.tf
         n = tf.shape(Xb)[0]
         x_size = [1, *Xb.shape[1:]]
         y_size = [1, *Yb.shape[1:]]
         x_zeros = [0] * (len(Xb.shape) - 1)
         y_zeros = [0] * (len(Yb.shape) - 1)
-        losses = tf.TensorArray(Xb.dtype, size=n)
+        losses = tf.TensorArray(Yb.dtype, size=n)  # Xb may hold integer indices
         for k in tf.range(n):
             x = tf.squeeze(tf.slice(Xb, [k, *x_zeros], x_size), 0)
             t = tf.squeeze(tf.slice(Yb, [k, *y_zeros], y_size), 0)
@@ -182,48 +390,117 @@ class KerasModel(Model):
             losses = losses.write(k, loss)
         return losses.stack()
 
+    def _jax_scan(self, values: list[Any], opt_values: list[Any], Xb: Any, Yb: Any) -> Any:
+        """JAX: the steps as one ``lax.scan`` of ``jax.grad`` and ``optimizer.stateless_apply``."""
+        import jax
+
+        def step(carry: Any, batch: Any) -> Any:
+            values, opt_values = carry
+            (loss, _), grads = self._jax_value_and_grad(values, *batch)
+            values, opt_values = self.optimizer.stateless_apply(opt_values, grads, values)
+            return (values, opt_values), loss
+
+        (values, opt_values), losses = jax.lax.scan(step, (values, opt_values), (Xb, Yb))
+        return values, opt_values, losses
+
+    def _compile(self) -> Any:
+        # The optimizer's own variables (iterations, learning rate, moments) must exist
+        # before tracing: a tf.function may create variables only on its first trace,
+        # and XLA and jax.jit not at all.
+        self.optimizer.build(self.variables)
+        if self.backend == "jax":
+            import jax
+
+            return jax.jit(self._jax_scan)
+        return self.tf.function(self._steps, jit_compile=self.loop == "xla")
+
     def train(self, X: Array, y: Array, batches: Batches) -> Array:
-        if self.loop == "eager" or len(batches) == 0:
+        short = self.backend == "jax" and len(batches) < COMPILE_FROM_STEPS
+        if self.loop == "eager" or len(batches) == 0 or short or self._host_per_call():
             return super().train(X, y, batches)
         if self._compiled is None:
-            # The optimizer's own variables (iterations, learning rate, moments) must exist
-            # before tracing: a tf.function may create variables only on its first trace,
-            # and XLA not at all.
-            self.optimizer.build(self.variables)
-            self._compiled = self.tf.function(self._steps, jit_compile=self.loop == "xla")
-        Xb, Yb = self.tf.constant(X[batches]), self.tf.constant(y[batches])
+            self._compiled = self._compile()
+        Xb, Yb = self._tensor(X[batches]), self._tensor(y[batches])
+        if self.backend == "jax":
+            values, opt_values, losses = self._compiled(
+                [v.value for v in self.variables],
+                [v.value for v in self.optimizer.variables],
+                Xb,
+                Yb,
+            )
+            self._assign(values, opt_values)
+            return np.array(losses)
         return np.array(self._compiled(Xb, Yb).numpy())
+
+    def _assign(self, values: list[Any], opt_values: list[Any]) -> None:
+        for v, value in zip(self.variables, values, strict=True):
+            v.assign(value)
+        for v, value in zip(self.optimizer.variables, opt_values, strict=True):
+            v.assign(value)
 
     def prepare(self, X: Array, y: Array, batches: Batches) -> None:
         """Compile by running the steps, then restore every variable (the model's and the
         optimizer's): XLA compiles on the first call, for these shapes."""
-        if self.loop == "eager" or len(batches) == 0:
+        short = self.backend == "jax" and len(batches) < COMPILE_FROM_STEPS
+        if self.loop == "eager" or len(batches) == 0 or short or self._host_per_call():
             return
         self.optimizer.build(self.variables)
-        saved = [v.numpy() for v in [*self.variables, *self.optimizer.variables]]
+        # non-trainable variables too: batch norm's moving statistics change in training
+        every = [*self.variables, *self.optimizer.variables, *self.model.non_trainable_variables]
+        saved = [self.ops.convert_to_numpy(v.value) for v in every]
         self.train(X, y, batches)
-        for v, value in zip([*self.variables, *self.optimizer.variables], saved, strict=True):
+        for v, value in zip(every, saved, strict=True):
             v.assign(value)
 
 
 class KerasAdapter(Adapter):
+    """Keras on ``backend``; registered once per backend (``keras``, ``keras-jax``,
+    ``keras-torch``).  Available only in a process whose Keras backend is ``backend``."""
+
     name = "keras"
+    backend = "tensorflow"
 
     def load(self) -> None:
-        frameworks.keras()
+        frameworks.keras(self.backend)
 
     def versions(self) -> dict[str, str]:
-        return {
-            "keras": frameworks.keras().__version__,
-            "tensorflow": frameworks.tensorflow().__version__,
-        }
+        keras = frameworks.keras(self.backend)
+        out = {"keras": keras.__version__}
+        if self.backend == "tensorflow":
+            out["tensorflow"] = frameworks.tensorflow().__version__
+        elif self.backend == "jax":
+            out["jax"] = frameworks.jax().__version__
+        else:
+            out["torch"] = frameworks.torch().__version__
+        return out
 
     def unsupported(self, spec: NetworkSpec) -> str | None:
         missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
         if missing:
             return f"layer kind(s) {', '.join(missing)}"
+        beyond_dense = sorted({lay.kind for lay in spec.layers} - {"dense", "flatten"})
+        if self.backend != "tensorflow" and beyond_dense:
+            return (
+                f"layer kind(s) {', '.join(beyond_dense)} on the {self.backend} backend (the "
+                "layer kinds' parity is measured on TensorFlow only)"
+            )
+        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
+            reason = LAYERS[lay.kind].unsupported(dict(ref.options))
+            if reason:
+                return reason
         return supports(spec)
 
     def build(self, spec: NetworkSpec, params: Params, **options: Any) -> KerasModel:
         self.check_supported(spec)
+        self.load()
         return KerasModel(spec, params, **options)
+
+
+class KerasJaxAdapter(KerasAdapter):
+    name = "keras-jax"
+    backend = "jax"
+
+
+class KerasTorchAdapter(KerasAdapter):
+    name = "keras-torch"
+    backend = "torch"

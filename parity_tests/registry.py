@@ -18,6 +18,10 @@ FRAMEWORKS: dict[str, str | Adapter] = {
     "numpy": "parity_tests.numpy_adapter:NumpyAdapter",
     "torch": "parity_tests.torch_mirror:TorchAdapter",
     "keras": "parity_tests.keras_mirror:KerasAdapter",
+    "jax": "parity_tests.jax_adapter:JaxAdapter",
+    # one Keras adapter, once per backend; each runs in a process with that KERAS_BACKEND
+    "keras-jax": "parity_tests.keras_mirror:KerasJaxAdapter",
+    "keras-torch": "parity_tests.keras_mirror:KerasTorchAdapter",
 }
 REFERENCE = "numpy"
 
