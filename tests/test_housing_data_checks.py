@@ -425,21 +425,10 @@ def test_european_csv_is_named_by_its_separator(tmp_path: Path) -> None:
 def test_housing_cli_reports_a_missing_file_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import argparse
+    from experiments.cli import main
 
-    from experiments.housing.cli import main
-
-    args = argparse.Namespace(
-        data=str(tmp_path / "nope.data"),
-        frameworks="numpy",
-        epochs=1,
-        dtype="float64",
-        seed=0,
-        order="sequential",
-        out=str(tmp_path / "out"),
-        jobs=1,
-        no_baseline=True,
-    )
+    args = ["housing", "--data", str(tmp_path / "nope.data"), "--frameworks", "numpy"]
+    args += ["--epochs", "1", "--out", str(tmp_path / "out"), "--jobs", "1", "--no-baseline"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("refnn housing: housing data file not found: ")

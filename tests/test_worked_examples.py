@@ -308,7 +308,7 @@ def test_cli_rejects_bad_arguments(capsys):
 
     assert main(["examples", "run", "nope", "--frameworks", "numpy"]) == 2
     assert "valid:" in capsys.readouterr().err
-    assert main(["examples", "run", "hand_2_1_1", "--frameworks", "numpy,jax"]) == 2
+    assert main(["examples", "run", "hand_2_1_1", "--frameworks", "numpy,tensorflow"]) == 2
     assert main(["examples", "run", "hand_2_1_1", "--steps", "0", "--frameworks", "numpy"]) == 2
 
 
