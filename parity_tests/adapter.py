@@ -62,6 +62,10 @@ class Model:
         reference layout; empty for networks without any.  Recorded beside the parameters."""
         return {}
 
+    def predict(self, X: Array) -> Array:
+        """The output in inference mode (running statistics, no dropout); nothing updated."""
+        raise NotImplementedError(f"{type(self).__name__} has no inference mode")
+
     def prepare(self, X: Array, y: Array, batches: Batches) -> None:
         """Compile ``train`` for batches of this shape without changing any state (a no-op
         where nothing is compiled), so that timing can separate compilation from training."""

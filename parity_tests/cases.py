@@ -73,6 +73,9 @@ class Case:
         # Inputs of scale 0.5 keep deep random stacks out of float32 sigmoid saturation
         # (p rounding to exactly 1), where the plain BCE formula is undefined.
         X = rng.normal(scale=0.5, size=(self.n_samples, *self.spec.input_shape))
+        first = self.spec.build_layers()[0]
+        if getattr(first, "integer_input", False):  # an embedding: indices, kept integer
+            X = rng.integers(0, first.input_dim, size=(self.n_samples, *self.spec.input_shape))
         y = random_targets(self.spec.loss, rng, (self.n_samples, *self.spec.output_shape))
         params = self.spec.init_parameters(rng)
         per_epoch = -(-self.n_samples // self.batch_size)
@@ -83,7 +86,9 @@ class Case:
             for order in orders
             for i in range(0, self.n_samples, self.batch_size)
         ][: self.steps]
-        return X.astype(dtype), y.astype(dtype), params, batches
+        if X.dtype.kind == "f":
+            X = X.astype(dtype)
+        return X, y.astype(dtype), params, batches
 
     def frameworks(self) -> dict[str, str | None]:
         """framework -> None if it runs this case, else the reason it cannot (every registered
@@ -160,3 +165,239 @@ def random_case(seed: int, dtype: str = "float64") -> Case:
     n = int(rng.integers(1, 33))
     name = f"random{seed}-{'-'.join(map(str, widths))}-{hidden}-{loss}-{opt}-{dtype}"
     return Case(name, spec, seed, n_samples=n, batch_size=int(rng.integers(1, n + 1)), steps=20)
+
+
+# ---------------------------------------------------------------- layer kinds beyond dense
+def _layer(kind: str, **options: Any) -> LayerSpec:
+    return LayerSpec(kind, options)
+
+
+def _conv(kind: str = "conv2d", filters: int = 3, **options: Any) -> LayerSpec:
+    return _layer(kind, filters=filters, activation=options.pop("activation", "tanh"), **options)
+
+
+FLAT = _layer("flatten")
+HEAD = LayerSpec.dense(2, "sigmoid")  # every layer case ends flatten -> dense(2) under mse
+BN_TORCH = {"convention": "torch", "epsilon": 1e-5}
+BN_KERAS = {"convention": "keras", "epsilon": 1e-3}
+
+# name (starting with the kind it is about) -> (input shape, layers, optimizer variant)
+LAYER_VARIANTS: dict[str, tuple[tuple[int, ...], tuple[LayerSpec, ...], str]] = {
+    "conv2d-valid": ((6, 6, 2), (_conv(kernel_size=3), FLAT, HEAD), "sgd"),
+    "conv2d-same-stride2-asymmetric": (
+        (7, 6, 2),
+        (_conv(kernel_size=3, strides=2, padding="same", use_bias=False), FLAT, HEAD),
+        "adam_torch",
+    ),
+    "conv2d-same-dilation2": (
+        (6, 7, 2),
+        (_conv(kernel_size=[2, 3], dilation_rate=2, padding="same"), FLAT, HEAD),
+        "adam_keras",
+    ),
+    "conv2d-valid-strides2x1-nobias": (
+        (7, 5, 3),
+        (_conv(kernel_size=[3, 2], strides=[2, 1], use_bias=False, activation="relu"), FLAT, HEAD),
+        "sgd",
+    ),
+    "conv2d-same-stride2-dilation2": (  # Keras refuses (with its reason); torch runs it
+        (8, 8, 1),
+        (_conv(kernel_size=2, strides=2, dilation_rate=2, padding="same"), FLAT, HEAD),
+        "sgd",
+    ),
+    "conv2d-output-flattened": (  # no dense: the output is the conv's, in NHWC order
+        (5, 5, 2),
+        (_conv(kernel_size=3, padding="same", strides=2, activation="identity"), FLAT),
+        "sgd",
+    ),
+    "conv1d-valid": ((9, 2), (_conv("conv1d", kernel_size=3), FLAT, HEAD), "sgd"),
+    "conv1d-same-stride2": (
+        (8, 3),
+        (_conv("conv1d", kernel_size=4, strides=2, padding="same"), FLAT, HEAD),
+        "adam_torch",
+    ),
+    "conv1d-same-dilation3-nobias": (
+        (7, 2),
+        (
+            _conv("conv1d", kernel_size=3, dilation_rate=3, padding="same", use_bias=False),
+            FLAT,
+            HEAD,
+        ),
+        "sgd",
+    ),
+    "maxpool2d-valid": (
+        (6, 6, 2),
+        (_conv(kernel_size=3, padding="same"), _layer("maxpool2d", pool_size=2), FLAT, HEAD),
+        "sgd",
+    ),
+    "maxpool2d-same-stride2-overlapping": (
+        (7, 7, 2),
+        (
+            _conv(kernel_size=2),
+            _layer("maxpool2d", pool_size=3, strides=2, padding="same"),
+            FLAT,
+            HEAD,
+        ),
+        "sgd",
+    ),
+    "avgpool2d-valid": (
+        (6, 6, 2),
+        (_conv(kernel_size=3, padding="same"), _layer("avgpool2d", pool_size=[2, 3]), FLAT, HEAD),
+        "sgd",
+    ),
+    "avgpool2d-same-border": (
+        (5, 5, 2),
+        (
+            _conv(kernel_size=2, padding="same"),
+            _layer("avgpool2d", pool_size=2, padding="same"),
+            FLAT,
+            HEAD,
+        ),
+        "adam_keras",
+    ),
+    "flatten-after-conv2d": ((4, 3, 3), (_conv(kernel_size=1, filters=2), FLAT, HEAD), "sgd"),
+    "batchnorm-dense-torch": (
+        (3,),
+        (LayerSpec.dense(4, "tanh"), _layer("batchnorm", **BN_TORCH), HEAD),
+        "sgd",
+    ),
+    "batchnorm-dense-keras": (
+        (3,),
+        (LayerSpec.dense(4, "tanh"), _layer("batchnorm", **BN_KERAS), HEAD),
+        "sgd",
+    ),
+    "batchnorm-conv2d-torch-momentum0.3": (
+        (5, 5, 2),
+        (_conv(kernel_size=3), _layer("batchnorm", momentum=0.3, **BN_TORCH), FLAT, HEAD),
+        "sgd",
+    ),
+    "batchnorm-conv2d-keras-momentum0.9": (
+        (5, 5, 2),
+        (_conv(kernel_size=3), _layer("batchnorm", momentum=0.9, **BN_KERAS), FLAT, HEAD),
+        "sgd",
+    ),
+    "layernorm-dense": (
+        (3,),
+        (LayerSpec.dense(5, "tanh"), _layer("layernorm", epsilon=1e-5), HEAD),
+        "adam_torch",
+    ),
+    "layernorm-conv2d": (
+        (4, 4, 2),
+        (_conv(kernel_size=3, padding="same"), _layer("layernorm", epsilon=1e-3), FLAT, HEAD),
+        "sgd",
+    ),
+    "dropout-dense": (
+        (3,),
+        (LayerSpec.dense(6, "tanh"), _layer("dropout", rate=0.3, seed=5), HEAD),
+        "sgd",
+    ),
+    "dropout-conv2d": (
+        (4, 4, 2),
+        (_conv(kernel_size=3, padding="same"), _layer("dropout", rate=0.5, seed=9), FLAT, HEAD),
+        "adam_keras",
+    ),
+    "embedding-flatten": (
+        (4,),
+        (_layer("embedding", input_dim=7, output_dim=3), FLAT, HEAD),
+        "sgd",
+    ),
+    "embedding-layernorm": (
+        (5,),
+        (
+            _layer("embedding", input_dim=4, output_dim=3),
+            _layer("layernorm", epsilon=1e-5),
+            FLAT,
+            HEAD,
+        ),
+        "adam_torch",
+    ),
+}
+
+
+def layer_case(name: str, dtype: str, seed: int = 0) -> Case:
+    """One of ``LAYER_VARIANTS`` in ``dtype``: mse on sigmoid outputs (or the conv's own
+    output), 8 samples, batches of 4, 20 steps."""
+    shape, layers, optimizer = LAYER_VARIANTS[name]
+    opt_name, opt_params = OPTIMIZER_VARIANTS[optimizer]
+    spec = NetworkSpec(
+        shape, layers, loss="mse", optimizer=opt_name, optimizer_options=opt_params, dtype=dtype
+    )
+    return Case(f"{name}-{optimizer}-{dtype}", spec, seed)
+
+
+def layer_cases() -> list[Case]:
+    """Every layer variant in every dtype."""
+    return [
+        layer_case(name, dtype, seed=100 + i)
+        for i, (name, dtype) in enumerate(itertools.product(LAYER_VARIANTS, DTYPES))
+    ]
+
+
+def random_layer_case(seed: int, dtype: str = "float64") -> Case:
+    """A seeded random CNN mixing the layer kinds with dense: conv2d (random kernel, strides
+    or dilation, padding, bias, activation), then maybe batchnorm, a pooling layer, dropout,
+    a second convolution, then flatten, maybe layernorm, dense layers and a loss and optimizer
+    from the matrix.  Its name lists its kinds, so ``--filter conv2d`` selects it."""
+    rng = np.random.default_rng(10_000 + seed)
+    shape = (int(rng.integers(4, 9)), int(rng.integers(4, 9)), int(rng.integers(1, 4)))
+    loss = str(rng.choice(list(LOSS_VARIANTS)))
+    loss_name, loss_options, out_act = LOSS_VARIANTS[loss]
+    opt = str(rng.choice(list(OPTIMIZER_VARIANTS)))
+    opt_name, opt_params = OPTIMIZER_VARIANTS[opt]
+    convention = opt_params.get("convention") or str(rng.choice(["torch", "keras"]))
+    hidden = str(rng.choice(list(HIDDEN)))
+
+    def conv() -> LayerSpec:
+        stride = int(rng.integers(1, 3))
+        dilation = 1 if stride > 1 else int(rng.integers(1, 3))
+        return _layer(
+            "conv2d",
+            filters=int(rng.integers(1, 5)),
+            kernel_size=[int(k) for k in rng.integers(1, 4, size=2)],
+            strides=stride,
+            dilation_rate=dilation,
+            padding="same",
+            use_bias=bool(rng.integers(0, 2)),
+            activation=hidden,
+            activation_options=HIDDEN[hidden],
+        )
+
+    layers = [conv()]
+    if rng.random() < 0.5:
+        if hidden == "identity":  # a bias right before batchnorm has gradient exactly 0
+            layers[0] = LayerSpec("conv2d", {**layers[0].options, "use_bias": False})
+        layers.append(_layer("batchnorm", **(BN_TORCH if convention == "torch" else BN_KERAS)))
+    if rng.random() < 0.6:
+        kind = str(rng.choice(["maxpool2d", "avgpool2d"]))
+        layers.append(_layer(kind, pool_size=int(rng.integers(2, 4)), padding="same"))
+    if rng.random() < 0.4:
+        layers.append(_layer("dropout", rate=float(rng.choice([0.2, 0.5])), seed=seed))
+    if rng.random() < 0.4:
+        layers.append(conv())
+    layers.append(FLAT)
+    flat_size = NetworkSpec(shape, tuple(layers)).output_shape[0]
+    # over a single value layernorm's output is beta: gamma's gradient is exactly 0, and
+    # comparing rounding noise with 0 measures nothing
+    if rng.random() < 0.4 and flat_size > 1:
+        layers.append(_layer("layernorm", epsilon=float(rng.choice([1e-5, 1e-3]))))
+    widths = [int(w) for w in rng.integers(1, 9, size=2)]
+    if out_act == "softmax" or loss_name == "cce_logits":
+        widths[-1] = max(widths[-1], 2)
+    if rng.random() < 0.5:
+        layers.append(LayerSpec.dense(widths[0], hidden, HIDDEN[hidden]))
+    layers.append(LayerSpec.dense(widths[1], out_act))
+    spec = NetworkSpec(
+        shape,
+        tuple(layers),
+        loss=loss_name,
+        loss_options=loss_options,
+        optimizer=opt_name,
+        # sum losses (sse, half_sse) take a tenth of the rate: a CNN with batchnorm under the
+        # shared rates oscillates (loss 25 -> 8 -> 22 ...) and multiplies rounding by ~3 a
+        # step, which measures the trajectory's conditioning, not the implementations
+        optimizer_options=_scaled_lr("sse" if "sse" in loss_name else loss_name, opt_params),
+        dtype=dtype,
+    )
+    n = int(rng.integers(2, 13))
+    kinds = "-".join(lay.kind for lay in spec.layers if lay.kind not in ("flatten", "dense"))
+    name = f"random-layers{seed}-{kinds}-{hidden}-{loss}-{opt}-{dtype}"
+    return Case(name, spec, seed, n_samples=n, batch_size=int(rng.integers(2, n + 1)), steps=20)

@@ -1,7 +1,8 @@
 """Keeps the registries, the parity matrix and the framework adapters in step.
 
 Every activation, loss, optimizer formulation and layer kind the reference registers must be
-exercised by some case of the matrix, and for every registered framework either run by some
+exercised by some case of the parity cases (:func:`parity_cases`: the matrix, the layer-kind
+cases and the random CNNs), and for every registered framework either run by some
 case or declared unsupported with a reason.  Everything is derived from the registries: no
 count is typed in, so a new registry entry without a matrix case (or an adapter that neither
 runs nor refuses it) is reported by :func:`coverage_gaps`.
@@ -15,7 +16,16 @@ from reference_nn import ACTIVATIONS, LAYER_KINDS, LOSSES, OPTIMIZERS
 from reference_nn.optimizers import CONVENTIONS
 
 from . import registry
-from .cases import Case
+from .cases import DTYPES, Case, layer_cases, matrix, random_layer_case
+
+N_RANDOM_LAYERS = 10  # seeded random CNNs per dtype in the parity suite
+
+
+def parity_cases() -> list[Case]:
+    """Every case the parity suite runs: the matrix (dense networks), one case per layer-kind
+    variant and dtype, and the seeded random CNNs."""
+    randoms = [random_layer_case(s, d) for s in range(N_RANDOM_LAYERS) for d in DTYPES]
+    return matrix() + layer_cases() + randoms
 
 
 def formulations() -> set[str]:
@@ -34,6 +44,11 @@ def exercised(case: Case) -> dict[str, set[str]]:
             f"{spec.optimizer}/{spec.optimizer_options.get('convention', 'torch')}"
         },
         "layer kind": {lay.kind for lay in spec.layers},
+        "layer convention": {
+            f"{lay.kind}/{lay.options['convention']}"
+            for lay in spec.layers
+            if "convention" in lay.options
+        },
     }
 
 
@@ -43,6 +58,12 @@ def registered() -> dict[str, set[str]]:
         "loss": set(LOSSES),
         "optimizer formulation": formulations(),
         "layer kind": set(LAYER_KINDS),
+        "layer convention": {
+            f"{kind}/{convention}"
+            for kind, cls in LAYER_KINDS.items()
+            if "convention" in cls.OPTIONS
+            for convention in cls.OPTIONS["convention"].choices or ()  # type: ignore[union-attr]
+        },
     }
 
 
@@ -57,7 +78,7 @@ def coverage_gaps(cases: Iterable[Case], frameworks: Iterable[str] | None = None
         for entry in sorted(entries):
             with_entry = [case for case, ex in seen if entry in ex[category]]
             if not with_entry:
-                gaps.append(f"{category} {entry!r} is exercised by no case of the matrix")
+                gaps.append(f"{category} {entry!r} is exercised by no parity case")
                 continue
             for fw in names:
                 reasons = [registry.get(fw).unsupported(case.spec) for case in with_entry]

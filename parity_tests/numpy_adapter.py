@@ -32,6 +32,12 @@ class NumpyModel(Model):
     def set_parameters(self, params: Params) -> None:
         self.network.set_parameters(params)
 
+    def state(self) -> Params:
+        return self.network.get_state()
+
+    def predict(self, X: Array) -> Array:
+        return self.network.predict(X)
+
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
         loss, grads = self.network.loss_and_gradients(X, y)
         # the output of that same forward pass: a second one would draw new dropout masks

@@ -5,13 +5,14 @@ import itertools
 import pytest
 
 from parity_tests import cases, registry
-from parity_tests.completeness import coverage_gaps, exercised, registered
+from parity_tests.completeness import coverage_gaps, exercised, parity_cases, registered
 from parity_tests.harness import compare_case, failing
 from parity_tests.numpy_adapter import NumpyAdapter, NumpyModel
 from reference_nn import ACTIVATIONS, LAYER_KINDS, LOSSES
 from reference_nn.activations import Identity
 
 MATRIX = cases.matrix()
+ALL = parity_cases()  # the matrix, the layer-kind cases and the random CNNs
 
 
 def test_matrix_size_is_derived_from_its_axes():
@@ -21,24 +22,30 @@ def test_matrix_size_is_derived_from_its_axes():
 
 
 def test_every_registered_entry_is_exercised_and_every_framework_runs_or_refuses_it():
-    assert coverage_gaps(MATRIX) == []
+    assert coverage_gaps(ALL) == []
 
 
 def test_every_case_runs_in_some_framework():
-    uncovered = [c.name for c in MATRIX if all(r is not None for r in c.frameworks().values())]
+    uncovered = [c.name for c in ALL if all(r is not None for r in c.frameworks().values())]
     assert not uncovered
 
 
-def test_what_the_matrix_exercises_is_what_is_registered():
-    union = {k: set().union(*(exercised(c)[k] for c in MATRIX)) for k in registered()}
+def test_what_the_cases_exercise_is_what_is_registered():
+    union = {k: set().union(*(exercised(c)[k] for c in ALL)) for k in registered()}
     assert union == registered()
+
+
+def test_layer_case_names_start_with_their_kind():
+    for case in cases.layer_cases():
+        assert case.name.split("-")[0] in LAYER_KINDS, case.name
+        assert case.name.split("-")[0] in {lay.kind for lay in case.spec.layers}, case.name
 
 
 # ---------------------------------------------------------------- negative controls
 def test_a_registry_entry_missing_from_the_matrix_is_reported(monkeypatch):
     monkeypatch.setitem(ACTIVATIONS, "swish", Identity)
     monkeypatch.setitem(LAYER_KINDS, "conv9d", LAYER_KINDS["dense"])
-    gaps = coverage_gaps(MATRIX)
+    gaps = coverage_gaps(ALL)
     assert any("activation 'swish'" in g for g in gaps)
     assert any("layer kind 'conv9d'" in g for g in gaps)
 
@@ -52,10 +59,10 @@ def test_a_framework_that_refuses_without_a_reason_is_reported():
 
     registry.register("refuses", Refuses())
     try:
-        gaps = coverage_gaps(MATRIX, ["refuses"])
+        gaps = coverage_gaps(ALL, ["refuses"])
     finally:
         registry.unregister("refuses")
-    # softmax outputs appear only with the cce loss in the matrix, so both are reported
+    # softmax outputs appear only with the cce loss in the cases, so both are reported
     assert gaps == [
         "refuses refuses activation 'softmax' without a reason",
         "refuses refuses loss 'cce' without a reason",
@@ -96,7 +103,7 @@ def dummy():
 def test_registering_a_framework_adds_it_everywhere(dummy):
     case = cases.matrix_case("tanh", "mse", "adam_keras", "float64")
     assert "dummy" in case.frameworks() and case.frameworks()["dummy"] is None
-    assert coverage_gaps(MATRIX, [dummy]) == []
+    assert coverage_gaps(ALL, [dummy]) == []
     assert failing(compare_case(case, dummy)) == set()
     assert "dummy" in registry.parse_frameworks("numpy,dummy")
 

@@ -1,12 +1,37 @@
 """Reference layer kinds in PyTorch: for each kind, the ``torch.nn`` modules that compute it and
 how its parameters translate between the reference layout and torch's.  A new layer kind is
-one entry in ``LAYERS`` (and ``TORCH_NAMES``); the adapter is :mod:`.torch_mirror`."""
+one entry in ``LAYERS`` (and ``TORCH_NAMES``); the adapter is :mod:`.torch_mirror`.
+
+Layouts.  The reference is channels-last (``(N, H, W, C)``, kernels ``(kh, kw, C, F)``); torch's
+convolution, pooling and batch-norm modules are channels-first (``(N, C, H, W)``, weights
+``(F, C, kh, kw)``).  Tensors travel between layers in the reference layout: each spatial
+module here is torch's own module subclassed to move the channel axis first on the way in
+and last on the way out (``movedim``), and kernels are transposed HWIO <-> OIHW when copied.
+So ``nn.Flatten`` sees channels-last tensors and flattens in the reference's order (on NCHW
+tensors it would put W fastest, not C: ``test_layer_known_differences`` shows the difference).
+
+Padding.  TensorFlow's ``same`` pads ``total // 2`` before and the rest after; torch's
+``padding="same"`` is symmetric and stride 1 only, so the modules pad explicitly with
+``F.pad`` by the reference's amounts (``-inf`` for max pooling) and run with ``padding=0``.
+Average pooling with ``same`` divides by the number of real inputs, as TensorFlow: a sum
+pool (``divisor_override=1``) over the padded input divided by the same sum pool of ones.
+
+Dropout.  No torch dropout runs: a module multiplies by the mask the reference's generator
+gives for that call (:func:`reference_nn.layers.dropout.dropout_mask`, same seed, one draw per
+training forward call), so both sides drop the same elements.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from reference_nn.layers import LAYER_KINDS
+from reference_nn.layers.dropout import dropout_mask
 
 from . import frameworks
 from .adapter import Array
@@ -34,6 +59,10 @@ class TorchLayer:
     build: Callable[[Any, dict[str, Any], tuple[int, ...], Any], list[Any]]  # -> modules
     to_torch: Callable[[str, Array], Array]  # reference name, value -> torch layout
     from_torch: Callable[[str, Array], Array]
+    # reference state name -> attribute of the first module (non-trainable: running stats)
+    state_names: dict[str, str] = field(default_factory=dict)
+    # options -> None, or what torch cannot compute (the adapter refuses the spec with it)
+    unsupported: Callable[[dict[str, Any]], str | None] = lambda options: None
 
 
 def _dense(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any) -> list:
@@ -46,9 +75,216 @@ def _transpose_weight(name: str, value: Array) -> Array:
     return value.T.copy() if name == "W" else value.copy()
 
 
+def _same(name: str, value: Array) -> Array:
+    return value.copy()
+
+
+def _kernel_to_torch(name: str, value: Array) -> Array:
+    """HWIO (``(kh, kw, C, F)``; ``(k, C, F)`` in 1-D) -> OIHW (``(F, C, kh, kw)``)."""
+    if name != "W":
+        return value.copy()
+    rank = value.ndim - 2
+    return value.transpose(rank + 1, rank, *range(rank)).copy()  # a copy, never a view
+
+
+def _kernel_from_torch(name: str, value: Array) -> Array:
+    """OIHW -> HWIO, the inverse of :func:`_kernel_to_torch`."""
+    if name != "W":
+        return value.copy()
+    rank = value.ndim - 2
+    # a copy: np.ascontiguousarray would hand back a view of the live torch tensor when the
+    # transpose happens to be contiguous ((F, 1, 1, 1) -> (1, 1, 1, F)), and the recorded
+    # "parameters after step 1" would move with later steps (found by random-layers0)
+    return value.transpose(*range(2, 2 + rank), 1, 0).copy()
+
+
+def _torch_pads(
+    padding: str,
+    sizes: tuple[int, ...],
+    kernel: tuple[int, ...],
+    strides: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> tuple[int, ...]:
+    """TensorFlow's padding, written here again (not taken from the reference, so that the
+    parity check tests the reference's rule), as ``F.pad``'s ``(left, right, top, bottom)``:
+    last axis first.  ``same``: ``out = ceil(n / s)``, ``total = max((out - 1) s + (k - 1) d +
+    1 - n, 0)``, ``total // 2`` before, the rest after."""
+    pads: list[int] = []
+    for n, k, s, d in zip(sizes, kernel, strides, dilation, strict=True):
+        total = 0
+        if padding == "same":
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads = [total // 2, total - total // 2, *pads]
+    return tuple(pads)
+
+
+@functools.cache
+def _modules() -> dict[str, type]:
+    """torch modules subclassed to take and give channels-last tensors (built on first use,
+    so importing this file imports no torch)."""
+    torch = frameworks.torch()
+    nn, F = torch.nn, torch.nn.functional
+
+    def first(x: Any) -> Any:
+        return x.movedim(-1, 1)
+
+    def last(x: Any) -> Any:
+        return x.movedim(1, -1)
+
+    def conv(base: type) -> type:
+        class ChannelsLastConv(base):  # type: ignore[misc, valid-type]
+            def __init__(self, pads: tuple[int, ...], **kwargs: Any) -> None:
+                super().__init__(padding=0, **kwargs)
+                self.pads = pads
+
+            def forward(self, x: Any) -> Any:
+                return last(super().forward(F.pad(first(x), self.pads)))
+
+        return ChannelsLastConv
+
+    class ChannelsLastMaxPool2d(nn.MaxPool2d):  # type: ignore[misc]
+        def __init__(self, pads: tuple[int, ...], **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.pads = pads
+
+        def forward(self, x: Any) -> Any:
+            return last(super().forward(F.pad(first(x), self.pads, value=-float("inf"))))
+
+    class ChannelsLastAvgPool2d(nn.AvgPool2d):  # type: ignore[misc]
+        """``valid``: torch's average; ``same``: sum over the padded window / real inputs."""
+
+        def __init__(self, pads: tuple[int, ...], **kwargs: Any) -> None:
+            self.pads = pads
+            if any(pads):
+                super().__init__(divisor_override=1, **kwargs)
+            else:
+                super().__init__(**kwargs)
+
+        def forward(self, x: Any) -> Any:
+            x = first(x)
+            if not any(self.pads):
+                return last(super().forward(x))
+            ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype)
+            count = super().forward(F.pad(ones, self.pads))
+            return last(super().forward(F.pad(x, self.pads)) / count)
+
+    def batchnorm(base: type) -> type:
+        class ChannelsLastBatchNorm(base):  # type: ignore[misc, valid-type]
+            def forward(self, x: Any) -> Any:
+                return super().forward(x) if x.ndim == 2 else last(super().forward(first(x)))
+
+        return ChannelsLastBatchNorm
+
+    class MaskDropout(nn.Module):  # type: ignore[misc]
+        """``x * mask`` with the reference's mask for this call; identity in eval mode."""
+
+        def __init__(self, rate: float, seed: int) -> None:
+            super().__init__()
+            self.rate, self.rng = rate, np.random.default_rng(seed)
+
+        def forward(self, x: Any) -> Any:
+            if not self.training:
+                return x
+            dtype = np.float64 if x.dtype == torch.float64 else np.float32
+            return x * torch.from_numpy(dropout_mask(self.rng, tuple(x.shape), self.rate, dtype))
+
+    return {
+        "conv1d": conv(nn.Conv1d),
+        "conv2d": conv(nn.Conv2d),
+        "maxpool2d": ChannelsLastMaxPool2d,
+        "avgpool2d": ChannelsLastAvgPool2d,
+        "batchnorm1d": batchnorm(nn.BatchNorm1d),
+        "batchnorm2d": batchnorm(nn.BatchNorm2d),
+        "dropout": MaskDropout,
+    }
+
+
+def _reference(kind: str, options: dict[str, Any], input_shape: tuple[int, ...]) -> Any:
+    """The reference layer, for its resolved options (kernel, strides, dilation as tuples;
+    the default momentum); the padding amounts are computed here (:func:`_torch_pads`)."""
+    given = {k: v for k, v in options.items() if v is not None}  # None: "the default"
+    return LAYER_KINDS[kind](input_shape, **given)
+
+
+def _conv(kind: str) -> Callable[..., list]:
+    def build(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+        ref = _reference(kind, options, input_shape)
+        w = ref.windows
+        module = _modules()[kind](
+            _torch_pads(options["padding"], input_shape[:-1], ref.kernel, w.strides, w.dilation),
+            in_channels=ref.channels,
+            out_channels=ref.filters,
+            kernel_size=ref.kernel,
+            stride=ref.windows.strides,
+            dilation=ref.windows.dilation,
+            bias=ref.use_bias,
+            dtype=dtype,
+        )
+        return [module, _activation(options["activation"], options["activation_options"])]
+
+    return build
+
+
+def _pool(kind: str) -> Callable[..., list]:
+    def build(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+        ref = _reference(kind, options, input_shape)
+        w = ref.windows
+        pads = _torch_pads(options["padding"], input_shape[:-1], ref.pool, w.strides, (1, 1))
+        return [_modules()[kind](pads, kernel_size=ref.pool, stride=ref.windows.strides)]
+
+    return build
+
+
+def _flatten(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+    return [torch.nn.Flatten()]  # on channels-last tensors: the reference's order
+
+
+def _batchnorm(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+    ref = _reference("batchnorm", options, input_shape)
+    cls = _modules()["batchnorm2d" if len(input_shape) == 3 else "batchnorm1d"]
+    # torch's momentum is the new batch's weight, as the reference's torch convention
+    return [cls(ref.channels, eps=ref.epsilon, momentum=ref.momentum, dtype=dtype)]
+
+
+def _batchnorm_unsupported(options: dict[str, Any]) -> str | None:
+    if options["convention"] != "torch":
+        return "Keras' running statistics (batchnorm convention='keras': biased variance)"
+    return None
+
+
+def _layernorm(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+    return [torch.nn.LayerNorm(input_shape[-1], eps=options["epsilon"], dtype=dtype)]
+
+
+def _dropout(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+    return [_modules()["dropout"](options["rate"], options["seed"])]
+
+
+def _embedding(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+    return [torch.nn.Embedding(options["input_dim"], options["output_dim"], dtype=dtype)]
+
+
+_RUNNING = {"running_mean": "running_mean", "running_var": "running_var"}
+
 # reference layer kind -> its torch translation; parameter names map in layer order
 LAYERS: dict[str, TorchLayer] = {
     "dense": TorchLayer(_dense, _transpose_weight, _transpose_weight),
+    "conv1d": TorchLayer(_conv("conv1d"), _kernel_to_torch, _kernel_from_torch),
+    "conv2d": TorchLayer(_conv("conv2d"), _kernel_to_torch, _kernel_from_torch),
+    "maxpool2d": TorchLayer(_pool("maxpool2d"), _same, _same),
+    "avgpool2d": TorchLayer(_pool("avgpool2d"), _same, _same),
+    "flatten": TorchLayer(_flatten, _same, _same),
+    "batchnorm": TorchLayer(_batchnorm, _same, _same, _RUNNING, _batchnorm_unsupported),
+    "layernorm": TorchLayer(_layernorm, _same, _same),
+    "dropout": TorchLayer(_dropout, _same, _same),
+    "embedding": TorchLayer(_embedding, _same, _same),
 }
 # reference parameter name -> torch attribute name, per kind
-TORCH_NAMES: dict[str, dict[str, str]] = {"dense": {"W": "weight", "b": "bias"}}
+TORCH_NAMES: dict[str, dict[str, str]] = {
+    "dense": {"W": "weight", "b": "bias"},
+    "conv1d": {"W": "weight", "b": "bias"},
+    "conv2d": {"W": "weight", "b": "bias"},
+    "batchnorm": {"gamma": "weight", "beta": "bias"},
+    "layernorm": {"gamma": "weight", "beta": "bias"},
+    "embedding": {"W": "weight"},
+}

@@ -89,10 +89,13 @@ class TorchModel(Model):
         modules: list[Any] = []
         # reference name ("0.W") -> (kind, torch module, torch attribute ("weight"))
         self.slots: dict[str, tuple[str, Any, str]] = {}
+        self.state_slots: dict[str, tuple[Any, str]] = {}  # "1.running_mean" -> (module, attr)
         for i, (lay, ref) in enumerate(zip(spec.layers, spec.build_layers(), strict=True)):
             built = LAYERS[lay.kind].build(torch, dict(ref.options), ref.input_shape, self.dtype)
             for name in ref.params:
                 self.slots[f"{i}.{name}"] = (lay.kind, built[0], TORCH_NAMES[lay.kind][name])
+            for name, attr in LAYERS[lay.kind].state_names.items():
+                self.state_slots[f"{i}.{name}"] = (built[0], attr)
             modules += built
         self.weight_names = spec.build_network().weight_names()
         self.model = torch.nn.Sequential(*modules)
@@ -122,6 +125,22 @@ class TorchModel(Model):
 
     def parameters(self) -> Params:
         return self.named(lambda t: t)
+
+    def state(self) -> Params:
+        """Running statistics (buffers) by reference name; same layout in torch."""
+        return {
+            name: getattr(module, attr).detach().numpy().copy()
+            for name, (module, attr) in self.state_slots.items()
+        }
+
+    def predict(self, X: Array) -> Array:
+        """The output in inference mode (``eval()``: running statistics, no dropout)."""
+        self.model.eval()
+        try:
+            with self.torch.no_grad():
+                return self.model(self.torch.from_numpy(X)).numpy().copy()
+        finally:
+            self.model.train()
 
     # ------------------------------------------------------------------ passes
     def _penalty(self, X: Any, weight: Callable[[str], Any]) -> Any:
@@ -156,7 +175,13 @@ class TorchModel(Model):
     # ------------------------------------------------------------------ compiled steps
     def _compilable(self) -> bool:
         o = self.spec.build_optimizer().options()
-        return self.spec.optimizer == "sgd" and not o.get("momentum") and not o.get("weight_decay")
+        dense_only = all(lay.kind == "dense" for lay in self.spec.layers)  # buffers, host masks
+        return (
+            self.spec.optimizer == "sgd"
+            and not o.get("momentum")
+            and not o.get("weight_decay")
+            and dense_only
+        )
 
     def _compile(self) -> Any:
         torch = self.torch
@@ -249,6 +274,10 @@ class TorchAdapter(Adapter):
         missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
         if missing:
             return f"layer kind(s) {', '.join(missing)}"
+        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
+            reason = LAYERS[lay.kind].unsupported(dict(ref.options))
+            if reason:
+                return reason
         return supports(spec)
 
     def build(self, spec: NetworkSpec, params: Params, **options: Any) -> TorchModel:
