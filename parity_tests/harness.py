@@ -77,11 +77,14 @@ def compare_case(
 
 
 def assert_parity(case: Any, framework: str, **options: Any) -> list[Comparison]:
-    """:func:`compare_case`, raising AssertionError that lists every tensor out of tolerance."""
+    """:func:`compare_case`, raising AssertionError that lists every tensor out of tolerance,
+    then where the framework first parts from the reference (step, then layer)."""
     comparisons = compare_case(case, framework, **options)
     bad = failures(comparisons)
     if bad:
-        raise AssertionError("\n".join(bad))
+        from .divergence import explain_case
+
+        raise AssertionError("\n".join([*bad, explain_case(case, framework, **options)]))
     return comparisons
 
 

@@ -1,0 +1,129 @@
+"""The first divergence: planted errors are located at the right step, layer and direction, a
+clean run has none (the negative control), and a failing ``assert_parity`` says where."""
+
+import numpy as np
+import pytest
+
+from parity_tests import keras_mirror, torch_mirror
+from parity_tests.cases import Case, matrix_case
+from parity_tests.divergence import explain_case, first_divergence
+from parity_tests.harness import assert_parity
+from reference_nn import LayerSpec, NetworkSpec
+from reference_nn.layers import Dense
+
+pytestmark = pytest.mark.frameworks
+# the frameworks with a per-layer tracer (parity_tests.divergence.TRACERS) and a planted error
+traced = pytest.mark.parametrize("framework", ["torch", "keras"], indirect=True)
+
+SPEC = NetworkSpec(
+    3,
+    (LayerSpec.dense(4, "tanh"), LayerSpec.dense(3, "sigmoid"), LayerSpec.dense(2, "sigmoid")),
+    loss="mse",
+    optimizer="sgd",
+    optimizer_options={"lr": 0.1},
+)
+CASE = Case("divergence", SPEC, seed=3)
+
+
+def _divergence(framework, case=CASE):
+    X, y, params, batches = case.materialize()
+    return first_divergence(case.spec, params, X, y, batches, framework)
+
+
+def _plant_in_second_layer(framework, monkeypatch):
+    """The framework's layer 1 computes sigmoid(z) * (1 + 1e-3) instead of sigmoid(z)."""
+    if framework == "torch":
+        original = torch_mirror.TorchModel.__init__
+
+        def init(self, spec, params):
+            original(self, spec, params)
+            torch = self.torch
+
+            class Scaled(torch.nn.Module):
+                def forward(self, x):
+                    return torch.sigmoid(x) * 1.001
+
+            self.model[3] = Scaled()  # modules: Linear, Tanh, Linear, Sigmoid, ...
+
+        monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
+    else:
+        original = keras_mirror.KerasModel.__init__
+
+        def init(self, spec, params, **options):
+            original(self, spec, params, **options)
+            self.layers[1].activation = lambda z: self.tf.sigmoid(z) * 1.001
+
+        monkeypatch.setattr(keras_mirror.KerasModel, "__init__", init)
+
+
+@traced
+def test_a_clean_run_has_no_divergence(framework):
+    assert _divergence(framework) is None
+
+
+@traced
+def test_a_planted_error_in_the_second_layer_is_step_1_layer_1_forward(framework, monkeypatch):
+    _plant_in_second_layer(framework, monkeypatch)
+    found = _divergence(framework)
+    assert str(found).startswith("first divergence at step 1, layer 1 (forward)")
+    assert (found.step, found.layer, found.where) == (1, 1, "forward")
+
+
+@traced
+def test_a_backward_only_error_is_located_in_its_layer(framework, monkeypatch):
+    # the reference's layer 0 weight gradient is 0.1 % too large; its forward is untouched
+    original = Dense.backward
+
+    def scaled(self, grad_out):
+        out = original(self, grad_out)
+        if self.n_out == 4:  # layer 0 only (3 -> 4)
+            self.grads["W"] = self.grads["W"] * 1.001
+        return out
+
+    monkeypatch.setattr(Dense, "backward", scaled)
+    found = _divergence(framework)
+    assert (found.step, found.layer, found.where) == (1, 0, "backward")
+    assert "0.W gradient differs" in found.detail
+
+
+def test_an_error_from_a_later_step_is_found_at_that_step(torch, monkeypatch):
+    # torch's optimizer goes wrong from its 4th step on: forward and backward stay right
+    original = torch_mirror.TorchModel.step
+    calls = []
+
+    def step(self, X, y):
+        loss = original(self, X, y)
+        calls.append(1)
+        if len(calls) >= 4:
+            with self.torch.no_grad():
+                for p in self.model.parameters():
+                    p.mul_(1.001)
+        return loss
+
+    monkeypatch.setattr(torch_mirror.TorchModel, "step", step)
+    found = _divergence("torch")
+    assert (found.step, found.layer, found.where) == (4, None, "update")
+
+
+def test_assert_parity_appends_the_first_divergence(torch, monkeypatch):
+    _plant_in_second_layer("torch", monkeypatch)
+    with pytest.raises(AssertionError) as info:
+        assert_parity(CASE, "torch")
+    lines = str(info.value).splitlines()
+    assert lines[-1].startswith("first divergence at step 1, layer 1 (forward)")
+    assert any("forward output" in line for line in lines[:-1])
+
+
+def test_explain_never_hides_the_failure(torch, monkeypatch):
+    monkeypatch.setattr(
+        "parity_tests.divergence.first_divergence",
+        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("tracer broke")),
+    )
+    assert explain_case(CASE, "torch").startswith("first divergence: could not trace")
+
+
+@traced
+def test_float32_matrix_cases_do_not_part(framework):
+    case = matrix_case("tanh", "cce", "sgd", "float32")
+    assert _divergence(framework, case) is None
+    assert np.dtype(case.spec.dtype) == np.float32
