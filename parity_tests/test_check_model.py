@@ -1,0 +1,116 @@
+"""``refnn check-model``: a torch model and its faithful Keras port pass (the negative control);
+a planted difference in the port is found, named, and located; usage errors exit 2."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from parity_tests.check_model import CheckModelError, check_models
+
+pytestmark = pytest.mark.frameworks
+
+TORCH_FILE = """
+import torch
+
+def net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2), torch.nn.Sigmoid()
+    )
+"""
+
+
+def _net(torch):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2), torch.nn.Sigmoid()
+    )
+
+
+def _port(keras, net, *, plant=None):
+    """The Keras port of ``net`` (same weights); ``plant``: "weight" or "activation"."""
+    act = "relu" if plant == "activation" else "tanh"
+    port = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(5, activation=act),
+            keras.layers.Dense(2),
+            keras.layers.Activation("sigmoid"),
+        ]
+    )
+    for dense, linear in zip(port.layers[:2], [net[0], net[2]], strict=True):
+        dense.kernel.assign(linear.weight.detach().numpy().T)
+        dense.bias.assign(linear.bias.detach().numpy())
+    if plant == "weight":
+        w = port.layers[1].kernel.numpy()
+        w[2, 1] *= 1.001
+        port.layers[1].kernel.assign(w)
+    return port
+
+
+def test_a_faithful_port_passes_and_the_models_are_left_unchanged(torch, keras):
+    net = _net(torch)
+    port = _port(keras, net)
+    before = [p.detach().numpy().copy() for p in net.parameters()]
+    checks = check_models([("net", net), ("port", port)])
+    assert [c.passed for c in checks] == [True, True]
+    quantities = {c.quantity for c in checks[1].comparisons}
+    assert quantities == {"forward", "loss", "grads", "step_1"}
+    after = [p.detach().numpy() for p in net.parameters()]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_a_planted_weight_difference_in_the_port_is_found_and_located(torch, keras):
+    net = _net(torch)
+    checks = check_models([("net", net), ("port", _port(keras, net, plant="weight"))])
+    assert checks[0].passed and not checks[1].passed
+    failing = {(c.quantity, c.tensor) for c in checks[1].comparisons if not c.passed}
+    assert ("forward", "output") in failing and ("grads", "1.W") in failing
+    assert checks[1].divergence.startswith("first divergence at step 1, layer 1 (forward)")
+
+
+def test_a_planted_activation_difference_is_an_architecture_difference(torch, keras):
+    net = _net(torch)
+    checks = check_models([("net", net), ("port", _port(keras, net, plant="activation"))])
+    assert not checks[1].passed
+    assert any("layer 0" in p and "relu" in p for p in checks[1].problems)
+    assert checks[1].divergence.startswith("first divergence at step 1, layer 0 (forward)")
+
+
+def test_the_command_on_a_torch_file_and_a_saved_keras_port(torch, keras, tmp_path, capsys):
+    (tmp_path / "mynet.py").write_text(textwrap.dedent(TORCH_FILE))
+    net = _net(torch)
+    _port(keras, net).save(tmp_path / "good.keras")
+    _port(keras, net, plant="weight").save(tmp_path / "bad.keras")
+    torch_path = f"{tmp_path}/mynet.py:net"
+
+    assert main(["check-model", torch_path, str(tmp_path / "good.keras")]) == 0
+    assert "DIFFERS" not in capsys.readouterr().out
+    assert main(["check-model", torch_path, str(tmp_path / "bad.keras")]) == 1
+    out = capsys.readouterr().out
+    assert "bad.keras (keras) vs the NumPy reference: DIFFERS" in out
+    assert "first divergence at step 1, layer 1 (forward)" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{tmp}/absent.keras"], "no such file"),
+        (["no_colon_here"], "module:attr"),
+        (["{tmp}/mynet.py:nothing"], "has no attribute 'nothing'"),
+        (["{tmp}/mynet.py:net", "--data", "{tmp}/absent.npz"], "no such file"),
+        (["{tmp}/mynet.py:net", "--loss", "hinge"], "unknown loss"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(torch, tmp_path, capsys, args, message):
+    (tmp_path / "mynet.py").write_text(textwrap.dedent(TORCH_FILE))
+    assert main(["check-model", *[a.format(tmp=tmp_path) for a in args]]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_data_of_the_wrong_shape_is_refused(torch):
+    with pytest.raises(CheckModelError, match="the model takes"):
+        check_models([("net", _net(torch))], np.zeros((4, 2)), np.zeros((4, 2)))
