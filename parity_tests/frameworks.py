@@ -67,7 +67,7 @@ def keras(backend: str | None = None) -> ModuleType:
         raise OtherBackendProcess(
             f"Keras on {backend} runs in a process with KERAS_BACKEND={backend} "
             f"(another backend's process: this one's Keras backend is {current}; "
-            f"see tox -e keras-{backend if backend != 'tensorflow' else 'full'})"
+            f"see tox -e {'keras-' + backend if backend != 'tensorflow' else 'full'})"
         )
     return _keras(backend)
 

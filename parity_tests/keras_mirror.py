@@ -19,10 +19,10 @@ What this adapter does about it, where Keras allows: the loss is Keras's element
 (``ops.binary_crossentropy``, ``ops.categorical_crossentropy``, ``ops.square``) reduced with
 ``ops.sum`` and divided by the count with the backend's own ``/`` (the loss classes on
 TensorFlow, where they are exact); a dense layer on torch is ``keras.layers.EinsumDense``
-(``ops.einsum`` keeps float64) with the same kernel and bias.  ``tanh`` on JAX has no float64
-form in Keras (its output is even *typed* float32): ``keras-jax`` refuses a float64 spec with
-tanh (``FLOAT32_ACTIVATIONS``; float32 runs it), rather than a float64 tolerance 1e8 times
-looser for every keras-jax case; ``test_backends.py`` shows the difference.
+(``ops.einsum`` keeps float64) with the same kernel and bias; ``tanh`` on JAX in a float64
+spec is ``x - ops.tanh_shrink(x)`` (``FLOAT64_ACTIVATIONS``: ``tanh_shrink`` keeps float64,
+``ops.tanh``'s output is even *typed* float32).  ``parity_tests/test_backends.py`` shows each
+drop and each replacement.
 
 Layouts: ``Dense.kernel`` has the reference's ``(n_in, n_out)`` layout, so dense weights are
 copied as they are; each layer kind's translation is one entry of ``LAYERS`` in
@@ -91,22 +91,31 @@ def layer_table(backend: str, kind: str) -> KerasLayer:
     return BACKEND_LAYERS.get((backend, kind)) or LAYERS[kind]
 
 
-# (backend, activation) -> why a float64 network with it is not float64 on that backend; Keras
-# gives no float64 alternative, so such a spec is refused there (float32 runs it)
-FLOAT32_ACTIVATIONS: dict[tuple[str, str], str] = {
-    ("jax", "tanh"): "float64 tanh (keras.ops.tanh computes in float32 on JAX: Keras 3 "
-    "result_type maps float64 to float32 on every backend but TensorFlow)",
+def _tanh_by_tanh_shrink(keras: Any) -> Callable[[Any], Any]:
+    """tanh(x) = x - tanh_shrink(x): ``keras.ops.tanh_shrink`` keeps float64 on JAX (``x -
+    jnp.tanh(x)``), where ``keras.ops.tanh`` casts to float32.  The subtraction is exact
+    (Sterbenz) except for the rounding of ``x - tanh(x)``: ~1 ulp of ``x``, measured 1e-16."""
+    ops = keras.ops
+    return lambda x: x - ops.tanh_shrink(x)
+
+
+# (backend, activation name) -> a float64 form of that Keras activation, used in float64 specs
+# where the Keras activation itself computes in float32 (see the module docstring)
+FLOAT64_ACTIVATIONS: dict[tuple[str, str], Callable[[Any], Callable[[Any], Any]]] = {
+    ("jax", "tanh"): _tanh_by_tanh_shrink,
 }
 
 
-def float64_unsupported(backend: str, spec: NetworkSpec) -> str | None:
-    if spec.dtype != "float64":
-        return None
-    for ref in spec.build_layers():
-        reason = FLOAT32_ACTIVATIONS.get((backend, str(ref.options.get("activation"))))
-        if reason:
-            return reason
-    return None
+def _float64_activation(keras: Any, backend: str, layer: Any, dtype: str) -> None:
+    """Replace the layer's activation with its float64 form on this backend, if it has one."""
+    activation = getattr(layer, "activation", None)
+    form = FLOAT64_ACTIVATIONS.get((backend, getattr(activation, "__name__", "")))
+    if (
+        dtype == "float64"
+        and form is not None
+        and activation is getattr(keras.activations, activation.__name__, None)
+    ):
+        layer.activation = form(keras)
 
 
 def supports(spec: NetworkSpec) -> str | None:
@@ -224,6 +233,7 @@ class KerasModel(Model):
                         regularizer.l2 = np.float64(reg["lam"])
                 table = layer_table(self.backend, lay.kind)
                 layer = table.build(keras, dict(ref.options), regularizer, spec.dtype)
+                _float64_activation(keras, self.backend, layer, spec.dtype)
                 self.layers.append(layer)
                 self.slots += [(f"{i}.{n}", layer, table.names[n]) for n in ref.params]
                 self.state_slots += [(f"{i}.{n}", layer, a) for n, a in table.state_names.items()]

@@ -16,6 +16,7 @@ from typing import Any
 
 from reference_nn import OPTIMIZERS, NetworkSpec, get_optimizer
 
+from . import registry
 from .cases import Case
 
 BASE_LR: dict[str, float] = {"sgd": 2**-4, "rmsprop": 2**-7, "adam": 2**-7}
@@ -138,6 +139,21 @@ def option_case(label: str, dtype: str, options: dict[str, Any] | None = None) -
         }
     )
     return Case(f"{label}-{dtype}", spec, seed=7)
+
+
+def unsupported(framework: str, label: str) -> str | None:
+    """Why ``framework`` cannot run variant ``label`` (None: it runs it), as its registered
+    adapter says: every framework in ``registry.FRAMEWORKS``, nothing typed in here."""
+    return registry.get(framework).unsupported(option_case(label, "float64").spec)
+
+
+def support_table() -> dict[str, dict[str, str | None]]:
+    """variant -> framework -> reason it cannot run it (None: runs), for every registered
+    framework but the reference."""
+    return {
+        label: {fw: unsupported(fw, label) for fw in registry.names(include_reference=False)}
+        for label in OPTION_VARIANTS
+    }
 
 
 def _measure() -> None:  # pragma: no cover - a report, run by hand

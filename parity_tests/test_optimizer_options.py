@@ -4,7 +4,7 @@ and 20 steps, within the tolerances of ``parity_tests/tolerances.py``."""
 
 import pytest
 
-from parity_tests import optim_keras, optim_torch
+from parity_tests import optim_jax, optim_keras, optim_torch
 from parity_tests.compare import compare_runs, failures
 from parity_tests.harness import compare_case, run_framework
 from parity_tests.optimizer_options import (
@@ -12,22 +12,23 @@ from parity_tests.optimizer_options import (
     accepted_options,
     non_default_options,
     option_case,
+    support_table,
 )
 from reference_nn import OPTIMIZERS
 
 pytestmark = pytest.mark.frameworks
 
 DTYPES = ("float64", "float32")
-UNSUPPORTED = {"torch": optim_torch.unsupported, "keras": optim_keras.unsupported}
+SUPPORT = support_table()  # variant -> every registered framework -> reason or None
 
 
 def _pairs() -> list:
     return [
         pytest.param(label, dtype, fw, id=f"{label}-{dtype}-{fw}")
-        for label, (name, options) in OPTION_VARIANTS.items()
+        for label, reasons in SUPPORT.items()
         for dtype in DTYPES
-        for fw, unsupported in UNSUPPORTED.items()
-        if unsupported(name, options) is None
+        for fw, reason in reasons.items()
+        if reason is None
     ]
 
 
@@ -53,14 +54,16 @@ def test_every_accepted_option_has_a_non_default_variant():
 
 
 def test_every_variant_runs_somewhere_and_the_mirrors_agree():
+    # the optimizer modules behind the adapters (mse, dense: nothing else can be refused)
+    modules = {"torch": optim_torch, "jax": optim_jax}
     for label, (name, options) in OPTION_VARIANTS.items():
-        reasons = {fw: unsupported(name, options) for fw, unsupported in UNSUPPORTED.items()}
+        reasons = SUPPORT[label]
         assert None in reasons.values(), (label, reasons)
-        # the mirrors refuse exactly what these modules refuse (mse, dense: nothing else)
-        case_reasons = option_case(label, "float64").frameworks()
-        assert {fw: r is None for fw, r in case_reasons.items()} == {
-            fw: r is None for fw, r in reasons.items()
-        }, label
+        assert reasons["jax"] is None  # JAX runs every formulation
+        for fw, reason in reasons.items():
+            module = modules.get(fw, optim_keras if fw.startswith("keras") else None)
+            assert module is not None, f"no optimizer module known for {fw}"
+            assert (reason is None) == (module.unsupported(name, options) is None), (label, fw)
 
 
 def test_every_variant_changes_the_run():
