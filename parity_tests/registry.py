@@ -10,7 +10,9 @@ frameworks up here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from .adapter import Adapter
 
@@ -72,17 +74,60 @@ def parse_frameworks(text: str) -> list[str]:
     return chosen
 
 
+T = TypeVar("T")
+
+
+def process_backend(name: str) -> str | None:
+    """The Keras backend ``name`` needs when it is not this process's (``"jax"`` for
+    ``keras-jax`` in a TensorFlow process), else None: it then runs in a process of its own
+    (:func:`in_backend_process`), because Keras reads ``KERAS_BACKEND`` once, at import."""
+    from .frameworks import keras_backend
+
+    backend = getattr(get(name), "backend", None)
+    return backend if backend is not None and backend != keras_backend() else None
+
+
+def _set_backend(backend: str) -> None:
+    os.environ["KERAS_BACKEND"] = backend
+
+
+def in_backend_process(backend: str, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a fresh ("spawn") process whose Keras backend is ``backend``; ``fn``,
+    its arguments and its result must pickle."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_set_backend, initargs=(backend,)
+    ) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _versions_of(name: str) -> dict[str, str]:
+    adapter = get(name)
+    adapter.load()
+    return adapter.versions()
+
+
 def versions(frameworks: Sequence[str] | None = None) -> dict[str, str]:
     """Library versions of the named frameworks (default: all that import), for report
-    headers; a framework that is not installed is listed as such."""
+    headers; a framework that is not installed is listed as such.  A Keras backend other than
+    this process's is asked in a process of its own."""
     from .frameworks import FrameworkUnavailable
 
     out: dict[str, str] = {}
     for name in [REFERENCE, *(frameworks if frameworks is not None else names())]:
         try:
-            adapter = get(name)
-            adapter.load()
-            out.update(adapter.versions())
+            backend = process_backend(name)
+            if backend is None:
+                found = _versions_of(name)
+            else:
+                found = in_backend_process(backend, _versions_of, name)
+            # the same library (keras) on several backends: one entry per backend
+            out.update(
+                {k if k not in out or out[k] == v else f"{k} ({name})": v for k, v in found.items()}
+            )
         except FrameworkUnavailable:
             out[name] = "not installed"
     return out

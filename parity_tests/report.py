@@ -20,12 +20,27 @@ from .compare import Comparison
 from .harness import compare_case
 
 
-def run_case(case: Case) -> list[Comparison]:
-    """Reference vs every registered framework that runs ``case``."""
+def run_case(case: Case, only: str | None = None) -> list[Comparison]:
+    """Reference vs every registered framework that runs ``case`` in this process (or only
+    ``only``); a Keras backend other than this process's runs in :func:`run_elsewhere`."""
     out: list[Comparison] = []
     for name, reason in case.frameworks().items():
-        if reason is None:
+        if reason is None and (name == only if only else not registry.process_backend(name)):
             out += compare_case(case, name)
+    return out
+
+
+def _run_cases(cases: list[Case], framework: str) -> list[Comparison]:
+    return [c for case in cases for c in run_case(case, only=framework)]
+
+
+def run_elsewhere(cases: list[Case]) -> list[Comparison]:
+    """The frameworks that need another Keras backend, each in a process of its own."""
+    out: list[Comparison] = []
+    for name in registry.names(include_reference=False):
+        backend = registry.process_backend(name)
+        if backend:
+            out += registry.in_backend_process(backend, _run_cases, cases, name)
     return out
 
 
@@ -134,6 +149,7 @@ def write_report(
         comparisons += run_case(case)
         if progress:
             progress(i + 1, len(cases))
+    comparisons += run_elsewhere(cases)  # keras-jax, keras-torch: KERAS_BACKEND per process
     seconds = time.perf_counter() - start
     worst, versions, maxima = (
         summarize(comparisons),
