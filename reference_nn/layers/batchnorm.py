@@ -42,6 +42,7 @@ import numpy as np
 from .._checks import Array, ShapeError
 from ..initializers import Initializer
 from ..options import Option
+from ._reduce import channel_mean, channel_sum
 from .base import Layer
 
 CONVENTIONS = ("torch", "keras")
@@ -105,7 +106,6 @@ class BatchNorm(Layer):
         if x.shape[1:] != self.input_shape:
             raise ShapeError(f"{self!r} got input of shape {x.shape}")
         gamma, beta = self.params["gamma"], self.params["beta"]
-        axes = tuple(range(x.ndim - 1))
         if training:
             m = x.size // self.channels
             if m < 2 and self.convention == "torch":
@@ -113,9 +113,9 @@ class BatchNorm(Layer):
                     "batchnorm (torch convention) needs more than one value per channel in "
                     f"training, got input {x.shape}; use a batch of 2 or more"
                 )
-            mean = x.mean(axis=axes)
+            mean = channel_mean(x)  # sums pairwise per channel: see _reduce
             centred = x - mean
-            var = (centred * centred).mean(axis=axes)
+            var = channel_mean(centred * centred)
             self._update_running(mean, var, m)
         else:
             centred = x - self.state["running_mean"]
@@ -131,9 +131,8 @@ class BatchNorm(Layer):
             raise RuntimeError("backward() called before forward()")
         xhat, inv, training = self._cache
         g = grad_out
-        axes = tuple(range(g.ndim - 1))
-        sum_g = g.sum(axis=axes)
-        sum_g_xhat = (g * xhat).sum(axis=axes)
+        sum_g = channel_sum(g)
+        sum_g_xhat = channel_sum(g * xhat)
         self.grads = {"gamma": sum_g_xhat, "beta": sum_g}
         scale = self.params["gamma"] * inv
         if not training:

@@ -34,6 +34,7 @@ import numpy as np
 from .._checks import Array, ShapeError
 from ..activations import ACTIVATIONS, get_activation
 from ..options import Option, at_least
+from ._reduce import channel_sum
 from ._windows import PADDINGS, Windows, per_axis, spatial_option
 from .base import Layer
 
@@ -87,9 +88,10 @@ class Conv(Layer):
             raise ShapeError(f"{self!r} got input of shape {x.shape}")
         xpad = self.windows.pad(x)
         W = self.params["W"]
-        z = np.zeros((len(x), *self.output_shape), self.dtype)
+        rows = np.zeros((len(x) * int(np.prod(self.windows.out)), self.filters), self.dtype)
         for tap, index in self.windows.taps():
-            z += xpad[index] @ W[tap]  # X_ij @ W[i, j]
+            rows += xpad[index].reshape(-1, self.channels) @ W[tap]  # X_ij @ W[i, j], one GEMM
+        z = rows.reshape(len(x), *self.output_shape)
         if self.use_bias:
             z += self.params["b"]
         a = self.activation.forward(z)
@@ -108,10 +110,11 @@ class Conv(Layer):
         dxpad = np.zeros_like(xpad)
         for tap, index in self.windows.taps():
             dW[tap] = xpad[index].reshape(-1, self.channels).T @ delta_rows  # X_ij^T delta
-            dxpad[index] += delta @ W[tap].T  # back to the positions tap (i, j) read
+            # back to the positions tap (i, j) read
+            dxpad[index] += (delta_rows @ W[tap].T).reshape(*delta.shape[:-1], self.channels)
         self.grads = {"W": dW}
         if self.use_bias:
-            self.grads["b"] = delta_rows.sum(axis=0)
+            self.grads["b"] = channel_sum(delta)  # pairwise per filter: see _reduce
         return self.windows.crop(dxpad)
 
     def __repr__(self) -> str:
