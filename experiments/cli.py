@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from experiments import bench, demo
 from experiments.housing import cli as housing_cli
 from experiments.worked_examples import cli as examples_cli
+from parity_tests import baseline as parity_baseline
+from parity_tests import check_model
 from parity_tests import report as parity_report
 
 Handler = Callable[[argparse.Namespace], int]
@@ -22,6 +24,8 @@ COMMANDS = (
     examples_cli.register,
     parity_report.register,
     bench.register,
+    parity_baseline.register,
+    check_model.register,
 )
 
 

@@ -1,0 +1,195 @@
+"""Numerics baselines: record then check passes; a stored value moved by one part in a million
+fails and is named; usage errors are one line with exit status 2; nothing is written half."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from parity_tests import baseline
+from parity_tests.baseline import SEP, BaselineError, Item, check, record, select
+
+pytestmark = pytest.mark.frameworks
+
+FILTERS = ["parity/tanh-mse-sgd-float64", "parity/tanh-mse-sgd-float32", "example/hand_2_1_1"]
+FRAMEWORKS = ["numpy", "torch"]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, request):
+    from parity_tests.conftest import load_or_skip
+
+    load_or_skip("torch")
+    out = tmp_path_factory.mktemp("baselines") / "pinned"
+    record(out, select(baseline.all_items(housing_epochs=0), FILTERS), FRAMEWORKS)
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def test_record_writes_npz_per_framework_and_an_index(recorded):
+    assert sorted(p.name for p in recorded.iterdir()) == ["index.json", "numpy.npz", "torch.npz"]
+    index = json.loads((recorded / "index.json").read_text())
+    assert set(index["items"]) == {f for f in FILTERS}
+    assert "torch" in index["versions"] and "numpy" in index["versions"]
+    assert index["platform"]["machine"]
+    entry = index["items"]["parity/tanh-mse-sgd-float32"]["frameworks"]["torch"]
+    assert entry[f"grads{SEP}0.W"].startswith("float32 [3, 5] sha256:")
+    # no temporary folder is left beside it
+    assert [p.name for p in recorded.parent.iterdir()] == ["pinned"]
+
+
+def test_check_passes_on_a_fresh_run(recorded, capsys):
+    assert main(["baseline", "check", str(recorded)]) == 0
+    out = capsys.readouterr().out
+    assert "0 changed" in out and "CHANGED" not in out
+
+
+def test_one_part_in_a_million_fails_and_is_named(recorded, tmp_path, capsys):
+    copy = _copy(recorded, tmp_path / "moved")
+    key = f"parity/tanh-mse-sgd-float64{SEP}step_20{SEP}1.W"
+    with np.load(copy / "torch.npz") as data:
+        arrays = dict(data)
+    arrays[key] = arrays[key].copy()
+    arrays[key][0, 1] *= 1 + 1e-6
+    np.savez_compressed(copy / "torch.npz", **arrays)
+
+    result = check(copy)
+    assert [(c.item, c.framework, c.tensor) for c in result.changes] == [
+        ("parity/tanh-mse-sgd-float64", "torch", f"step_20{SEP}1.W")
+    ]
+    assert result.changes[0].max_ulp > 1000 and 5e-7 < result.changes[0].max_rel < 2e-6
+    assert main(["baseline", "check", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "CHANGED parity/tanh-mse-sgd-float64 [torch] step_20|1.W" in out
+    assert (
+        main(["baseline", "check", str(copy), "--explain", "--filter", "tanh-mse-sgd-float64"]) == 1
+    )
+    assert "still agrees with the reference within tolerance" in capsys.readouterr().out
+    # the same change filtered out: nothing moved
+    assert main(["baseline", "check", str(copy), "--filter", "float32"]) == 0
+
+
+def test_one_ulp_is_a_change_at_the_default_threshold_and_not_with_ulps_1(recorded, tmp_path):
+    copy = _copy(recorded, tmp_path / "ulp")
+    key = f"parity/tanh-mse-sgd-float32{SEP}grads{SEP}0.b"
+    with np.load(copy / "numpy.npz") as data:
+        arrays = dict(data)
+    a = arrays[key].copy()
+    a[0] = np.nextafter(a[0], np.float32(np.inf))
+    arrays[key] = a
+    np.savez_compressed(copy / "numpy.npz", **arrays)
+    changes = check(copy, ["float32"]).changes
+    assert [(c.framework, c.tensor, c.max_ulp) for c in changes] == [("numpy", f"grads{SEP}0.b", 1)]
+    assert check(copy, ["float32"], ulps=1).changes == []
+
+
+def test_version_changes_are_reported(recorded, tmp_path, capsys):
+    copy = _copy(recorded, tmp_path / "versions")
+    index = json.loads((copy / "index.json").read_text())
+    index["versions"]["torch"] = "2.12.0"
+    (copy / "index.json").write_text(json.dumps(index))
+    assert main(["baseline", "check", str(copy), "--filter", "example/"]) == 0
+    assert "version changed since the recording: torch 2.12.0 -> " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["baseline", "check", "{tmp}/absent"], "no such baseline folder"),
+        (["baseline", "check", "{tmp}"], "is not a baseline"),
+        (["baseline", "check", "{baseline}", "--filter", "no-such-item"], "selects nothing"),
+        (["baseline", "check", "{baseline}", "--frameworks", "keras"], "not in this baseline"),
+        (["baseline", "check", "{baseline}", "--ulps", "-1"], "--ulps must be >= 0"),
+        (["baseline", "record", "--out", "{tmp}", "--filter", "example/hand"], "not a baseline"),
+        (["baseline", "record", "--out", "{tmp}/x", "--filter", "nothing-matches"], "selects"),
+        (["baseline", "record", "--out", "{tmp}/x", "--frameworks", "tensorflow"], "unknown"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(recorded, tmp_path, capsys, argv, message):
+    (tmp_path / "something.txt").write_text("not a baseline")
+    argv = [a.format(tmp=tmp_path, baseline=recorded) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["something.txt"]
+
+
+def test_a_failed_record_leaves_the_old_baseline_and_no_temporary_folder(
+    recorded, tmp_path, monkeypatch
+):
+    copy = _copy(recorded, tmp_path / "pinned")
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    calls = []
+
+    def failing_run(self, framework):
+        calls.append(self.name)
+        if len(calls) == 2:
+            raise RuntimeError("planted failure in the middle of recording")
+        return {f"loss{SEP}loss": np.zeros(())}
+
+    monkeypatch.setattr(Item, "run", failing_run)
+    with pytest.raises(RuntimeError, match="planted"):
+        record(copy, select(baseline.all_items(housing_epochs=0), FILTERS), ["numpy"])
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pinned"]
+
+
+def test_a_record_over_an_existing_baseline_replaces_it_whole(recorded, tmp_path):
+    copy = _copy(recorded, tmp_path / "pinned")
+    record(copy, select(baseline.all_items(housing_epochs=0), ["example/hand_2_1_1"]), ["numpy"])
+    assert sorted(p.name for p in copy.iterdir()) == ["index.json", "numpy.npz"]
+    assert list(json.loads((copy / "index.json").read_text())["items"]) == ["example/hand_2_1_1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pinned"]
+    assert oct(os.stat(copy).st_mode & 0o077) != "0o0"  # not left private like a temp folder
+
+
+def test_filters_match_substrings_and_globs():
+    items = baseline.all_items(housing_epochs=2)
+    assert {i.name for i in select(items, ["housing"])} == {"housing/epochs2"}
+    globbed = select(items, ["parity/tanh-*-adam_torch-float32"])
+    assert len(globbed) == 8 and all(i.dtype == "float32" for i in globbed)
+    with pytest.raises(BaselineError, match="selects nothing"):
+        select(items, ["parity/tanh-*-nothing"])
+
+
+def test_the_committed_baseline_is_a_valid_small_baseline():
+    path = Path(__file__).resolve().parent.parent / "baselines" / "pinned"
+    index = baseline.load_index(path)
+    size = sum(f.stat().st_size for f in path.iterdir())
+    assert size < 5e6
+    assert {"numpy", "torch", "keras"} <= set(index["frameworks"])
+    kinds = {e["recipe"]["kind"] for e in index["items"].values()}
+    assert kinds == {"parity", "example", "housing"}
+
+
+def test_explain_locates_a_planted_change_in_the_framework(recorded, capsys, monkeypatch):
+    from parity_tests import torch_mirror
+
+    original = torch_mirror.TorchModel.__init__
+
+    def init(self, spec, params):
+        original(self, spec, params)
+        torch = self.torch
+
+        class Scaled(torch.nn.Module):
+            def forward(self, x):
+                return torch.sigmoid(x) * 1.001
+
+        self.model[3] = Scaled()  # layer 1's activation (Linear, Tanh, Linear, Sigmoid)
+
+    monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
+    argv = ["baseline", "check", str(recorded), "--explain", "--filter", "tanh-mse-sgd-float64"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "CHANGED parity/tanh-mse-sgd-float64 [torch] forward|output" in out
+    assert "CHANGED parity/tanh-mse-sgd-float64 [numpy]" not in out
+    assert "first divergence at step 1, layer 1 (forward)" in out
