@@ -156,13 +156,19 @@ def write_report(
         registry.versions(),
         measured_maxima(comparisons),
     )
-    (out_dir / "parity.md").write_text(_markdown(worst, versions, maxima, seconds))
+    from .referee import referee_markdown, referee_table
+
+    referee = referee_table(cases)  # float32 cases: each framework against float64
+    (out_dir / "parity.md").write_text(
+        _markdown(worst, versions, maxima, seconds) + referee_markdown(referee)
+    )
     summary = {
         "versions": versions,
         "seconds": seconds,
         "measured_maxima": maxima,
         "failures": sum(not c.passed for c in worst.values()),
         "entries": [c.to_dict() for c in worst.values()],
+        "float32_vs_float64_referee": referee,
     }
     (out_dir / "parity.json").write_text(json.dumps(summary, indent=1))
     _heatmap(worst, out_dir / "parity.png")
