@@ -127,3 +127,15 @@ def test_float32_matrix_cases_do_not_part(framework):
     case = matrix_case("tanh", "cce", "sgd", "float32")
     assert _divergence(framework, case) is None
     assert np.dtype(case.spec.dtype) == np.float32
+
+
+@pytest.mark.parametrize("item", ["example/xor_3_4_1", "housing/epochs2"])
+def test_worked_example_and_housing_trajectories_are_traced(torch, monkeypatch, item):
+    from parity_tests.baseline import all_items, select
+
+    (chosen,) = select(all_items(), [item])
+    p = chosen.problem()
+    assert first_divergence(p.spec, p.params, p.X, p.y, p.batches, "torch", max_steps=50) is None
+    _plant_in_second_layer("torch", monkeypatch)  # both networks: dense, sigmoid, dense, sigmoid
+    found = first_divergence(p.spec, p.params, p.X, p.y, p.batches, "torch", max_steps=50)
+    assert str(found).startswith("first divergence at step 1, layer 1 (forward)")
