@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .delta_rule import hand_2_1_1, numeric_3_2_1
+from .digits_cnn import digits_cnn
 from .example import WorkedExample
 from .fixed import fixed_2_3_2
 from .logistic_l2 import logistic_l2_4_layer
@@ -19,6 +20,7 @@ EXAMPLES: dict[str, Callable[[], WorkedExample]] = {
     "numeric_3_2_1": numeric_3_2_1,
     "logistic_l2_4_layer": logistic_l2_4_layer,
     "fixed_2_3_2": fixed_2_3_2,
+    "digits_cnn": digits_cnn,
 }
 
 # Worked examples that live elsewhere (listed by the command, run by their own command).
