@@ -29,6 +29,39 @@ class NonFiniteError(ValueError):
     """NaN or infinity where a finite number is required."""
 
 
+class AllocationError(ValueError):
+    """An array that would not fit in this machine's memory (refused before allocating)."""
+
+
+def _memory_bytes() -> int | None:
+    """This machine's physical memory in bytes, where the platform says (None otherwise)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_allocation(nbytes: int, what: str, hint: str) -> None:
+    """Refuse an array of ``nbytes`` larger than the machine's memory, with its size."""
+    memory = _memory_bytes()
+    if memory is not None and nbytes > memory:
+        raise AllocationError(
+            f"{what} would need {nbytes / 2**30:,.1f} GiB, more than this machine's "
+            f"{memory / 2**30:,.1f} GiB of memory; {hint}"
+        )
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    """An integer count (epochs, batch size): bool, float and str are refused, not rounded."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
 def as_dtype(dtype: Any) -> np.dtype[Any]:
     """Normalise ``dtype`` ("float64", np.float32, ...) and refuse anything but float32/64."""
     try:

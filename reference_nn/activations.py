@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._checks import Array, check_choice, check_keys
+from ._checks import Array, NonFiniteError, check_choice, check_keys
 
 
 class Activation:
@@ -186,7 +186,10 @@ class Softmax(Activation):
 
     def forward(self, z: Array) -> Array:
         # Subtracting the row maximum changes nothing mathematically and prevents overflow.
-        shifted = np.exp(z - z.max(axis=-1, keepdims=True))
+        top = z.max(axis=-1, keepdims=True)
+        if not np.isfinite(top).all():
+            _refuse_rows(z, top)
+        shifted = np.exp(z - top)
         return shifted / shifted.sum(axis=-1, keepdims=True)
 
     def derivative(self, z: Array, a: Array) -> Array:
@@ -194,6 +197,21 @@ class Softmax(Activation):
 
     def backward(self, grad_a: Array, z: Array, a: Array) -> Array:
         return a * (grad_a - (grad_a * a).sum(axis=-1, keepdims=True))
+
+
+def _refuse_rows(z: Array, top: Array) -> None:
+    """Softmax is undefined on a row that is all -inf or holds +inf or NaN (the frameworks
+    return NaN there): name the first such row and what to do."""
+    row = tuple(int(i) for i in np.argwhere(~np.isfinite(top))[0][:-1])
+    value = top[row].item()
+    if np.isnan(value):
+        what, todo = "holds NaN", "check the layer's inputs and parameters"
+    elif value > 0:
+        what = "holds +inf"
+        todo = "its scores overflowed: lower the learning rate or scale the inputs"
+    else:
+        what, todo = "is -inf in every entry", "leave at least one entry of each row unmasked"
+    raise NonFiniteError(f"softmax input row {row} {what}: no probabilities exist; {todo}")
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

@@ -213,10 +213,19 @@ class CategoricalCrossEntropy(Loss):
 
     def _check(self, p: Array, y: Array) -> None:
         super()._check(p, y)
+        _check_target_rows(y, self.name)
         if p.size and p.min() < 0:
             raise ValueError("cce needs non-negative predictions (probabilities)")
         if self.convention == "none" and p.size and p.min() <= 0:
             raise ValueError("cce with convention='none' needs predictions > 0")
+        if self.convention == "keras" and p.size:
+            empty = p.sum(axis=-1) <= 0
+            if empty.any():
+                raise ValueError(
+                    f"cce with convention='keras' divides each prediction row by its sum, and "
+                    f"row {int(np.argmax(empty))} sums to 0 (Keras returns NaN); the output "
+                    "layer must give probabilities (softmax)"
+                )
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
         if self.convention == "keras":
@@ -234,6 +243,18 @@ class CategoricalCrossEntropy(Loss):
         return (grad_q - (grad_q * q).sum(axis=-1, keepdims=True)) / s
 
 
+def _check_target_rows(y: Array, name: str) -> None:
+    """A categorical target row of zeros names no class: its loss and gradient would be 0 (or
+    NaN, where a convention normalises), so the sample would be silently ignored."""
+    if y.size:
+        empty = ~y.any(axis=-1)
+        if empty.any():
+            raise ValueError(
+                f"{name}: target row {int(np.argmax(empty))} is all zeros (no class); each "
+                "row must be one-hot or probabilities summing to 1 (drop unlabelled samples)"
+            )
+
+
 class CategoricalCrossEntropyWithLogits(Loss):
     """Softmax cross-entropy on raw scores ``s``, mean over rows.
 
@@ -243,6 +264,10 @@ class CategoricalCrossEntropyWithLogits(Loss):
 
     name = "cce_logits"
     reduction = "batch_mean"
+
+    def _check(self, p: Array, y: Array) -> None:
+        super()._check(p, y)
+        _check_target_rows(y, self.name)
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
         shifted = p - p.max(axis=-1, keepdims=True)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._checks import Array, ShapeError, check_array, check_choice
+from ._checks import Array, ShapeError, check_allocation, check_array, check_choice, check_count
 from .network import Sequential
 from .optimizers import Optimizer
 
@@ -47,8 +47,10 @@ class TrainingDivergedError(FloatingPointError):
 
 @dataclass
 class History:
-    """Per-epoch record: ``loss`` is the mean of the batch losses seen during the epoch
-    (what Keras reports), ``orders`` the permutations that were used."""
+    """Per-epoch record: ``loss`` is the mean of the batch losses seen during the epoch,
+    each weighted by its number of samples (what Keras reports: its loss tracker is updated
+    with ``sample_weight=batch size``, so a smaller last batch counts for less; with equal
+    batches this is the plain mean), ``orders`` the permutations that were used."""
 
     loss: list[float] = field(default_factory=list)
     orders: NDArray[np.int64] | None = None
@@ -63,8 +65,13 @@ def epoch_orders(
     single ``numpy.random.default_rng(seed)`` (seed required: runs must be repeatable).
     """
     check_choice("epoch order", order, ORDERS)
-    if n_samples < 1 or epochs < 1:
-        raise ValueError(f"need n_samples >= 1 and epochs >= 1, got {n_samples}, {epochs}")
+    n_samples, epochs = check_count(n_samples, "n_samples"), check_count(epochs, "epochs")
+    check_allocation(
+        n_samples * epochs * np.dtype(np.int64).itemsize,
+        f"the sample orders of {epochs:,} epochs of {n_samples:,} samples ({epochs:,} x "
+        f"{n_samples:,} int64)",
+        "use fewer epochs",
+    )
     if order == "sequential":
         return np.tile(np.arange(n_samples, dtype=np.int64), (epochs, 1))
     if seed is None:
@@ -105,8 +112,15 @@ def fit(
     of an epoch may be smaller (as in Keras and a torch ``DataLoader``).  ``progress`` is
     called as ``progress(epoch, epoch_loss)`` after each epoch.
     """
+    epochs = check_count(epochs, "epochs")
+    if batch_size is not None:
+        batch_size = check_count(batch_size, "batch_size")
     X = check_array(X, "X", network.dtype, ndim=1 + len(network.input_shape))
     y = check_array(y, "y", network.dtype)
+    if X.shape[1:] != network.input_shape:
+        raise ShapeError(
+            f"X has samples of shape {X.shape[1:]} but the network expects {network.input_shape}"
+        )
     if len(X) != len(y):
         raise ShapeError(f"X has {len(X)} rows but y has {len(y)}")
     if y.shape[1:] != network.output_shape:
@@ -118,9 +132,7 @@ def fit(
     n = len(X)
     if n == 0:
         raise ShapeError("X and y have 0 rows: fit needs at least one sample")
-    batch = n if batch_size is None else int(batch_size)
-    if not 1 <= batch:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batch = n if batch_size is None else batch_size
     orders = epoch_orders(n, epochs) if orders is None else check_orders(orders, n)
     if len(orders) != epochs:
         raise ShapeError(f"orders has {len(orders)} rows for {epochs} epochs")
@@ -149,7 +161,8 @@ def _train_epoch(
     history: History,
     params: dict[str, Array],
 ) -> None:
-    """One pass over ``order`` in batches; appends the mean batch loss to ``history``."""
+    """One pass over ``order`` in batches; appends the epoch loss (the batch losses'
+    mean weighted by batch size) to ``history``."""
     total = 0.0
     for step, start in enumerate(range(0, len(order), batch)):
         idx = order[start : start + batch]
@@ -158,8 +171,8 @@ def _train_epoch(
             raise TrainingDivergedError(epoch, step, float(loss))
         # the first step of a fit checks names, shapes and dtypes; they cannot change after it
         optimizer.step(params, grads, validate=optimizer.iterations == 0)
-        total += float(loss)
-    history.loss.append(total / (step + 1))
+        total += float(loss) * len(idx)
+    history.loss.append(total / len(order))
     # The loss above is checked before each update, so the last update of the epoch (the
     # last of the run, in particular) is checked here: its parameters must be finite.
     bad = [name for name, p in params.items() if not np.isfinite(p).all()]

@@ -1,0 +1,129 @@
+"""What finite differences cannot see and no parity case happened to hit: derivatives at exactly
+the kink, and the bookkeeping of ``fit`` (the epoch loss with an uneven last batch).  Each
+test here kills mutants that survived the rest of the suite (docs/mutation.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference_nn import LayerSpec, NetworkSpec, fit
+from reference_nn.activations import ACTIVATIONS, get_activation
+
+# The derivative each kinked activation takes at exactly z = 0, as torch's autograd and
+# TensorFlow's gradients give it (torch 2.13: ReLU 0, LeakyReLU(0.25) 0.25, ELU(0.5) 0.5;
+# TF's ReluGrad and LeakyReluGrad test features > 0; Keras's elu with alpha != 1 is
+# where(x > 0, elu, alpha * elu)).  The left-hand slope, in each case.
+AT_THE_KINK = {
+    "relu": lambda options: 0.0,
+    "leaky_relu": lambda options: options["alpha"],
+    "elu": lambda options: options["alpha"],
+}
+ALPHAS = [0.25, 0.5, 2.0]
+
+
+def _build(name: str, alpha: float) -> tuple[object, dict[str, float]]:
+    options = {"alpha": alpha} if name in ("leaky_relu", "elu") else {}
+    return get_activation(name, **options), options
+
+
+def test_every_kinked_activation_is_listed():
+    smooth = {"identity", "sigmoid", "tanh", "softplus", "softmax"}
+    assert set(ACTIVATIONS) == smooth | set(AT_THE_KINK)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("name", sorted(AT_THE_KINK))
+def test_derivative_at_the_kink_is_the_frameworks(name, alpha, dtype):
+    act, options = _build(name, alpha)
+    z = np.array([[-0.0, 0.0, 1e-30, -1e-30]], dtype=dtype)
+    a = act.forward(z)
+    d = act.derivative(z, a)
+    expected_left = AT_THE_KINK[name](options)
+    expected_right = 1.0
+    left_tiny = {"relu": 0.0, "leaky_relu": alpha, "elu": alpha * np.exp(dtype(-1e-30))}[name]
+    assert d.dtype == dtype
+    assert d[0, 0] == expected_left and d[0, 1] == expected_left  # -0.0 and +0.0 alike
+    assert d[0, 2] == expected_right
+    assert d[0, 3] == pytest.approx(left_tiny, rel=1e-6)
+    # the backward pass uses the same value
+    grad = act.backward(np.full_like(z, 3.0), z, a)
+    assert grad[0, 1] == 3.0 * expected_left and grad[0, 2] == 3.0
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("name", sorted(AT_THE_KINK))
+def test_value_at_and_around_the_kink(name, alpha):
+    act, _ = _build(name, alpha)
+    z = np.array([[-2.0, 0.0, 3.0]])
+    slope = {"relu": 0.0, "leaky_relu": alpha}.get(name)
+    left = alpha * np.expm1(-2.0) if name == "elu" else slope * -2.0
+    np.testing.assert_array_equal(act.forward(z), [[left, 0.0, 3.0]])
+    d = act.derivative(z, act.forward(z))
+    left_slope = alpha * np.exp(-2.0) if name == "elu" else slope
+    assert d[0, 0] == pytest.approx(left_slope, rel=1e-15) and d[0, 2] == 1.0
+
+
+def _network(batch_loss: str = "mse"):
+    spec = NetworkSpec(
+        input_shape=(2,),
+        layers=(LayerSpec.dense(1, "identity"),),
+        loss=batch_loss,
+    )
+    net = spec.build_network()
+    net.set_parameters({"0.W": np.array([[1.0], [-2.0]]), "0.b": np.array([0.5])})
+    return net, _Frozen()
+
+
+class _Frozen:
+    """An optimizer that counts its steps and changes nothing: every batch of an epoch sees
+    the same parameters, so its loss is known in closed form."""
+
+    iterations = 0
+
+    def step(self, params, grads, validate=False):
+        self.iterations += 1
+
+
+def test_the_epoch_loss_weights_an_uneven_last_batch_by_its_size():
+    """5 samples in batches of 2: 2, 2, 1.  With frozen parameters the batch losses are the
+    per-sample squared errors averaged per batch; the epoch loss is their mean weighted by
+    batch size (Keras's loss tracker: update_state(loss, sample_weight=batch size)), which
+    here is the mean over the 5 samples, not the mean of the 3 batch means."""
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0], [0.0, 0.0]])
+    y = np.array([[0.0], [0.0], [1.0], [0.0], [3.0]])
+    net, opt = _network()
+    errors = ((X @ np.array([[1.0], [-2.0]]) + 0.5 - y) ** 2).ravel()  # 2.25 2.25 2.25 6.25 6.25
+    batch_means = [errors[0:2].mean(), errors[2:4].mean(), errors[4:5].mean()]
+    history = fit(net, opt, X, y, epochs=2, batch_size=2)
+    assert history.loss == [pytest.approx(errors.mean(), rel=1e-15)] * 2
+    assert history.loss[0] != pytest.approx(np.mean(batch_means))  # the plain mean differs
+    # equal batches: the weighted mean is the plain mean of the batch losses
+    even = fit(*_network(), X[:4], y[:4], epochs=1, batch_size=2)
+    assert even.loss == [pytest.approx(np.mean(batch_means[:2]), rel=1e-15)]
+    # the order decides which sample is alone in the last batch; the epoch loss does not change
+    shuffled = fit(*_network(), X, y, epochs=1, batch_size=2, orders=[[4, 3, 2, 1, 0]])
+    assert shuffled.loss == [pytest.approx(errors.mean(), rel=1e-15)]
+    full = fit(*_network(), X, y, epochs=1)  # one batch of all five
+    assert full.loss == [pytest.approx(errors.mean(), rel=1e-15)]
+    assert fit(*_network(), X, y, epochs=1, batch_size=1).loss == [pytest.approx(errors.mean())]
+
+
+def test_the_history_keeps_the_orders_and_reports_each_epoch():
+    X = np.arange(6.0).reshape(3, 2) / 6
+    y = np.zeros((3, 1))
+    seen = []
+    orders = np.array([[2, 0, 1], [1, 2, 0]])
+    history = fit(
+        *_network(),
+        X,
+        y,
+        epochs=2,
+        batch_size=2,
+        orders=orders,
+        progress=lambda e, loss: seen.append((e, loss)),
+    )
+    np.testing.assert_array_equal(history.orders, orders)
+    assert [e for e, _ in seen] == [0, 1]
+    assert [loss for _, loss in seen] == history.loss
