@@ -129,6 +129,12 @@ def _heatmap(worst: dict[tuple[str, str, str], Comparison], path: Path) -> None:
     for (r, c), value in ratio.items():
         image[rows.index(r), cols.index(c)] = np.log10(max(value, 1e-6))
     fig, ax = plt.subplots(figsize=(4 + 0.25 * len(cols), 2 + 0.14 * len(rows)))
+    if not ratio:  # nothing was compared (every framework refused): say so, draw no image
+        ax.text(0.5, 0.5, "no comparison: no framework ran these cases", ha="center")
+        ax.set_axis_off()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return
     shown = ax.imshow(image, aspect="auto", cmap="viridis", vmin=-6, vmax=1)
     ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=6)
     ax.set_yticks(range(len(rows)), rows, fontsize=6)
@@ -142,7 +148,20 @@ def _heatmap(worst: dict[tuple[str, str, str], Comparison], path: Path) -> None:
 def write_report(
     out_dir: Path, cases: list[Case], progress: Callable[[int, int], None] | None = None
 ) -> dict[str, Any]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Run ``cases`` and write parity.md, parity.json and parity.png into ``out_dir``: the
+    folder is locked for the run and replaced whole at the end (``experiments.output``, the
+    one writer of output folders), so an interrupted run leaves the previous report intact."""
+    from experiments.output import claim
+
+    summary: dict[str, Any] = {}
+    with claim(out_dir) as folder:
+        folder.write(lambda tmp: summary.update(_write_into(tmp, cases, progress)))
+    return summary
+
+
+def _write_into(
+    out_dir: Path, cases: list[Case], progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
     start = time.perf_counter()
     comparisons: list[Comparison] = []
     for i, case in enumerate(cases):
@@ -193,9 +212,12 @@ def select_cases(filter_text: str, n_random: int) -> list[Case]:
 
 
 def main(args: Any) -> int:
+    from experiments.output import OutputError, claim
+
     try:
         selected = select_cases(args.filter, args.random)
-    except ValueError as exc:
+        out = claim(args.out)  # checked and locked before any case runs
+    except (ValueError, OutputError) as exc:
         print(f"refnn parity-report: {exc}", file=sys.stderr)
         return 2
 
@@ -203,7 +225,8 @@ def main(args: Any) -> int:
         if sys.stderr.isatty():
             print(f"\r{done}/{total} cases", end="" if done < total else "\n", file=sys.stderr)
 
-    summary = write_report(Path(args.out), selected, progress)
+    with out:
+        summary = write_report(Path(args.out), selected, progress)
     print(
         f"wrote {args.out}/parity.md, parity.json, parity.png: {len(selected)} cases, "
         f"{summary['failures']} failing entries, {summary['seconds']:.0f} s"

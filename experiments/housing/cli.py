@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -87,12 +86,7 @@ class _Progress:
 
 
 def main(args: argparse.Namespace) -> int:
-    from parity_tests.registry import parse_frameworks, versions
-
-    from .data import HousingDataError
-    from .protocol import make_problem
-    from .report import write_results
-    from .run import evaluate, train_all
+    from parity_tests.registry import parse_frameworks
 
     try:
         chosen = parse_frameworks(args.frameworks)
@@ -102,24 +96,52 @@ def main(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         print("refnn housing: --epochs must be >= 1", file=sys.stderr)
         return 2
+    if args.jobs < 1:
+        print(f"refnn housing: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    if args.seed < 0:
+        print(f"refnn housing: --seed must be >= 0, got {args.seed}", file=sys.stderr)
+        return 2
     if (args.as_published or args.seeds is not None) and args.dtype != "float64":
         print("refnn housing: --as-published and --seeds run in float64 only", file=sys.stderr)
         return 2
+    from experiments.output import OutputError, claim
+
     if args.seeds is not None:
         from .seed_study import main as seed_study
         from .seed_study import parse_seeds
 
         try:
             seeds = parse_seeds(args.seeds)
-        except ValueError as exc:
+            out = claim(args.out)  # the study writes OUT/seeds_A-B: one run in OUT at a time
+        except (ValueError, OutputError) as exc:
             print(f"refnn housing: {exc}", file=sys.stderr)
             return 2
-        return seed_study(args, seeds)
+        with out:
+            return seed_study(args, seeds)
+    try:
+        out = claim(args.out)  # checked and locked before any work
+    except OutputError as exc:
+        print(f"refnn housing: {exc}", file=sys.stderr)
+        return 2
+    with out:
+        return _run(args, chosen, out)
+
+
+def _run(args: argparse.Namespace, chosen: list[str], out: Any) -> int:
+    from parity_tests.registry import versions
+    from reference_nn._checks import AllocationError
+
+    from .data import HousingDataError
+    from .protocol import make_problem
+    from .report import write_results
+    from .run import evaluate, train_all
+
     try:
         problem = make_problem(
             data=args.data, dtype=args.dtype, epochs=args.epochs, seed=args.seed, order=args.order
         )
-    except HousingDataError as exc:
+    except (HousingDataError, AllocationError) as exc:
         print(f"refnn housing: {exc}", file=sys.stderr)
         return 2
     progress = _Progress()
@@ -135,7 +157,7 @@ def main(args: argparse.Namespace) -> int:
         results["as_published"] = run_as_published(problem, results)
     settings = {k: v for k, v in vars(args).items() if k != "handler"}
     settings["data_source"] = problem.source
-    paths = write_results(Path(args.out), settings, versions(chosen), results)
+    paths = out.write(lambda tmp: write_results(tmp, settings, versions(chosen), results))
     for fw, f in results["final"].items():
         print(
             f"{fw:>6}: test MSE {f['test_mse']:.6f}  R^2 {f['test_r2']:.4f}  "

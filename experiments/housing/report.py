@@ -98,7 +98,12 @@ def _figure(p: dict[str, Any], path: Path) -> None:
     right.set_xlabel("epoch")
     right.set_ylabel("max relative parameter difference")
     right.set_title("parameter differences between frameworks")
-    right.legend(fontsize=7)
+    if p["parameter_differences"]:
+        right.legend(fontsize=7)
+    else:  # one framework: no pair to compare (and no legend to draw)
+        right.text(
+            0.5, 0.5, "one framework: nothing to compare", ha="center", transform=right.transAxes
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -121,7 +121,21 @@ def _run(args: argparse.Namespace) -> int:
         if args.steps < 1:
             print("refnn examples: --steps must be >= 1", file=sys.stderr)
             return 2
+        from reference_nn._checks import AllocationError, check_allocation
+
+        try:  # a loss per step, and the full-batch order of each step
+            check_allocation(
+                (args.steps + 1) * 8 + args.steps * len(example.X) * 8,
+                f"{args.steps:,} steps (a loss and a batch order per step)",
+                "use fewer --steps",
+            )
+        except AllocationError as exc:
+            print(f"refnn examples: {exc}", file=sys.stderr)
+            return 2
         example = example.with_changes(steps=args.steps)
+    if args.every is not None and args.every < 0:
+        print(f"refnn examples: --every must be >= 0, got {args.every}", file=sys.stderr)
+        return 2
     every = example.report_every if args.every is None else args.every
 
     print(f"{example.name}: {example.title}\nsource: {example.source}")

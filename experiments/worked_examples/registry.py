@@ -28,9 +28,14 @@ ELSEWHERE = {"housing_2_3_1": "refnn housing (experiments/housing)"}
 
 
 def get_example(name: str) -> WorkedExample:
+    if name in ELSEWHERE:
+        raise KeyError(f"{name} is not run here: run it with {ELSEWHERE[name]}")
     if name not in EXAMPLES:
-        valid = ", ".join([*EXAMPLES, *ELSEWHERE])
-        raise KeyError(f"unknown worked example {name!r}; valid: {valid}")
+        valid = ", ".join(EXAMPLES)
+        raise KeyError(
+            f"unknown worked example {name!r}; valid: {valid} (and {', '.join(ELSEWHERE)}, "
+            "run by its own command)"
+        )
     return EXAMPLES[name]()
 
 
