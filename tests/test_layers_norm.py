@@ -120,3 +120,29 @@ def test_a_layernorm_without_the_mean_path_is_caught(monkeypatch):
     rng = np.random.default_rng(0)
     with pytest.raises(AssertionError, match="'x'"):
         check_layer(LayerNorm((4,), epsilon=1e-5), rng.normal(size=(3, 4)), rng)
+
+
+def _exact_channel_moments(x):
+    import math
+
+    flat = x.reshape(-1, x.shape[-1])
+    mean = np.array([math.fsum(col) / len(col) for col in flat.T])
+    var = np.array(
+        [math.fsum((col - m) ** 2) / len(col) for col, m in zip(flat.T, mean, strict=True)]
+    )
+    return mean, var
+
+
+def test_batch_statistics_stay_accurate_for_large_batches():
+    """64,000 non-negative values per channel (relu-like, as in the digits example): the mean
+    and variance agree with exactly rounded sums (math.fsum) to ~1e-16; a plain reduction over
+    the leading axes drifts by eps * M (the negative control)."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(0.3, 0.5, size=(1000, 8, 8, 4)), 0)
+    mean, var = _exact_channel_moments(x)
+    layer = BatchNorm((8, 8, 4), convention="keras", epsilon=1e-3, momentum=0.0)
+    layer.forward(x)  # momentum 0 (Keras convention): the running values become the batch's
+    assert np.max(np.abs(layer.state["running_mean"] - mean) / mean) < 1e-15
+    assert np.max(np.abs(layer.state["running_var"] - var) / var) < 1e-15
+    naive_var = ((x - x.mean(axis=(0, 1, 2))) ** 2).mean(axis=(0, 1, 2))
+    assert np.max(np.abs(naive_var - var) / var) > 1e-14
