@@ -9,7 +9,6 @@ any difference between frameworks is a difference in the trained parameters alon
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,8 +55,43 @@ def train(
     return run
 
 
-def _report_to_queue(queue: Any, framework: str, done: int, total: int) -> None:
-    queue.put((framework, done, total))
+# In a worker process: where progress goes (set by _init_worker).
+_PROGRESS_QUEUE: Any = None
+
+
+def _init_worker(queue: Any, parent: int) -> None:
+    """Each worker: progress to ``queue``; Ctrl-C is the parent's to handle (the parent
+    stops the workers), and a worker whose parent is gone exits within half a second."""
+    import signal
+    import threading
+
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    import os
+
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(1)
+
+
+def _report_to_queue(framework: str, done: int, total: int) -> None:
+    _PROGRESS_QUEUE.put((framework, done, total))
+
+
+def _stop_workers(pool: Any) -> None:
+    """Terminate a pool's worker processes at once (an interrupted or failed run)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(2)
+        if process.is_alive():
+            process.kill()
 
 
 def train_all(
@@ -80,22 +114,45 @@ def train_all(
 
     context = multiprocessing.get_context("spawn")
     queued = sorted(frameworks, key=lambda fw: fw == "numpy")
-    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        queue = manager.Queue()
-        report = functools.partial(_report_to_queue, queue)
-        futures = {fw: pool.submit(train, problem, fw, report) for fw in queued}
+    import os
+    import queue as queues
+
+    events = context.Queue()
+    seen = dict.fromkeys(frameworks, 0)
+
+    def drain() -> None:
+        while True:
+            try:
+                fw, done, total = events.get_nowait()
+            except queues.Empty:
+                return
+            seen[fw] = done
+            if progress:
+                progress(fw, done, total)
+
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker, initargs=(events, os.getpid())
+    )
+    try:
+        futures = {fw: pool.submit(train, problem, fw, _report_to_queue) for fw in queued}
         pending = set(futures.values())
         while pending:
             _, pending = wait(pending, timeout=0.2)
-            while not queue.empty():
-                event = queue.get()
-                if progress:
-                    progress(*event)
-        while not queue.empty():
-            event = queue.get()
-            if progress:
-                progress(*event)
-        return {fw: futures[fw].result() for fw in frameworks}
+            drain()
+        runs = {fw: futures[fw].result() for fw in frameworks}
+        drain()
+        epochs = len(problem.orders)
+        for fw in frameworks:  # the last events may still be in the pipe: end every bar
+            if progress and seen[fw] < epochs:
+                progress(fw, epochs, epochs)
+        return runs
+    except BaseException:  # Ctrl-C, SIGTERM (SystemExit), a failed worker: stop them all now
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        events.close()
+        events.join_thread()
 
 
 def max_relative_difference(a: Params, b: Params) -> float:

@@ -1,0 +1,280 @@
+"""Nothing lost: a run interrupted while it writes, or failing, leaves the previous results
+complete and unmixed; two runs into one folder cannot both write; worker processes stop with
+their parent.  (``experiments/output.py``, ``experiments/housing/run.py``)"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import main
+from experiments.output import OutputBusy, claim
+
+ROOT = Path(__file__).resolve().parent.parent
+HOUSING = ["housing", "--frameworks", "numpy", "--jobs", "1", "--no-baseline"]
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Everything beside ``folder`` that is not the folder or its lock file."""
+    return sorted(
+        p.name
+        for p in folder.parent.iterdir()
+        if p.name not in {folder.name, f".{folder.name}.lock"}
+    )
+
+
+@pytest.fixture(scope="module")
+def previous(tmp_path_factory) -> Path:
+    """A complete housing result (1 epoch), copied afresh for each test."""
+    out = tmp_path_factory.mktemp("previous") / "out"
+    assert main([*HOUSING, "--epochs", "1", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def out(previous: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "out"
+    shutil.copytree(previous, target)
+    (target / "seeds_0-1").mkdir()  # another command's results in the same folder
+    (target / "seeds_0-1" / "study.json").write_text("{}")
+    return target
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_a_failure_while_writing_leaves_the_previous_results(out, monkeypatch, capsys, failure):
+    from experiments.housing import report
+
+    before = _snapshot(out)
+
+    def broken_figure(payload, path):  # results.json and summary.md are written by now
+        assert (path.parent / "results.json").is_file()
+        raise failure("stopped while writing")
+
+    monkeypatch.setattr(report, "_figure", broken_figure)
+    if failure is KeyboardInterrupt:
+        assert main([*HOUSING, "--epochs", "2", "--out", str(out)]) == 130
+        assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
+    else:
+        with pytest.raises(RuntimeError):
+            main([*HOUSING, "--epochs", "2", "--out", str(out)])
+    assert _snapshot(out) == before  # every file of the previous run, byte for byte
+    assert (out / "seeds_0-1" / "study.json").read_text() == "{}"
+    assert _leftovers(out) == []  # no temporary folder left
+    assert json.loads((out / "results.json").read_text())["settings"]["epochs"] == 1
+
+
+def test_a_new_run_replaces_the_folder_whole_and_keeps_other_results(out, capsys):
+    assert main([*HOUSING, "--epochs", "2", "--out", str(out)]) == 0
+    assert json.loads((out / "results.json").read_text())["settings"]["epochs"] == 2
+    assert "epochs=2" in (out / "summary.md").read_text()
+    assert (out / "seeds_0-1" / "study.json").read_text() == "{}"  # carried over
+    assert _leftovers(out) == []
+
+
+def test_leftovers_of_a_killed_run_are_recovered(out):
+    """SIGKILL between the two renames of a swap: the folder is aside, a temporary folder
+    beside it.  The next claim puts the previous folder back and removes the rest."""
+    before = _snapshot(out)
+    aside = out.parent / ".out.old-999999"
+    os.replace(out, aside)
+    (out.parent / ".out.tmp-999999").mkdir()
+    with claim(out):
+        assert _snapshot(out) == before
+    assert _leftovers(out) == []
+
+
+def test_a_second_claim_is_refused_at_once_naming_the_first(tmp_path):
+    target = tmp_path / "out"
+    code = "import sys, time\nfrom experiments.output import claim\nc = claim(sys.argv[1])\n"
+    code += "print('held', flush=True)\ntime.sleep(60)\n"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(target)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        with pytest.raises(OutputBusy, match=f"another run \\(PID {holder.pid}\\)"):
+            claim(target)
+        assert time.monotonic() - start < 1
+    finally:
+        holder.kill()
+        holder.wait()
+    with claim(target):  # the kernel dropped the killed holder's lock
+        pass
+
+
+# Runs the command in children forked from one interpreter; a child may first patch the
+# report writer to send itself a signal in the middle of writing.
+_DRIVER = r"""
+import io, json, os, signal, sys, time
+import experiments.cli
+from experiments.housing import report
+results = []
+for argv, signame in json.load(sys.stdin):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.dup2(w, 2)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), write_through=True)
+        if signame:
+            def figure(payload, path, signum=getattr(signal, signame)):
+                os.kill(os.getpid(), signum)
+                time.sleep(5)
+            report._figure = figure
+        try:
+            code = experiments.cli.main(argv)
+        except SystemExit as exc:
+            code = exc.code
+        sys.stderr.flush()
+        os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        err = f.read().decode()
+    results.append([os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), err])
+print(json.dumps(results))
+"""
+
+
+def test_sigint_and_sigterm_in_the_write_phase_of_the_real_command(out):
+    before = _snapshot(out)
+    argv = [*HOUSING, "--epochs", "2", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER],
+        input=json.dumps([[argv, "SIGINT"], [argv, "SIGTERM"]]),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (int_code, int_err), (term_code, term_err) = json.loads(done.stdout.splitlines()[-1])
+    assert int_code == 130 and int_err.strip().splitlines()[-1] == "interrupted"
+    assert term_code == 143
+    for err in (int_err, term_err):
+        assert "Traceback" not in err
+    assert _snapshot(out) == before
+    assert _leftovers(out) == []
+
+
+def test_two_runs_into_one_folder_one_refused_none_lost(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "experiments.cli", *HOUSING, "--out", str(out)]
+    first = subprocess.Popen(
+        [*command, "--epochs", "12"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    lock = tmp_path / ".out.lock"
+    deadline = time.monotonic() + 60
+    while not (lock.is_file() and lock.read_text().strip() == str(first.pid)):
+        assert time.monotonic() < deadline and first.poll() is None, "the first run took no lock"
+        time.sleep(0.05)
+    second = subprocess.run([*command, "--epochs", "3"], cwd=ROOT, capture_output=True, text=True)
+    first_out, first_err = first.communicate(timeout=300)
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"refnn housing: {out} is being written by another run (PID {first.pid}); wait for it "
+        "to finish or choose another output folder"
+    )
+    assert first.returncode == 0, first_err
+    assert b"wrote" in first_out and "wrote" not in second.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["housing.png", "results.json", "summary.md"]
+    assert json.loads((out / "results.json").read_text())["settings"]["epochs"] == 12
+    assert _leftovers(out) == []
+
+
+# ------------------------------------------------------------------------------ workers
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_workers_stop_with_their_parent(tmp_path, signum):
+    """``--jobs 2``: two frameworks in spawned workers.  SIGTERM or Ctrl-C (SIGINT to the
+    process group) or SIGKILL to the parent: every worker is gone within 2 s of the parent,
+    with no traceback and nothing written."""
+    pytest.importorskip("torch")
+    out = tmp_path / "out"
+    command = ["housing", "--frameworks", "numpy,torch", "--jobs", "2", "--epochs", "40"]
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "experiments.cli", *command, "--no-baseline", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 3:  # two workers and multiprocessing's resource tracker
+            assert time.monotonic() < deadline and parent.poll() is None, parent.stderr.read()
+            time.sleep(0.2)
+            workers = _alive(_descendants(parent.pid))
+        time.sleep(1.0)  # training under way
+        if signum == signal.SIGINT:
+            os.killpg(parent.pid, signum)  # what Ctrl-C does: the whole foreground group
+        else:
+            os.kill(parent.pid, signum)
+        _, err = parent.communicate(timeout=30)
+        ended = time.monotonic()
+        while _alive(workers) and time.monotonic() - ended < 2.0:
+            time.sleep(0.05)
+        assert _alive(workers) == set(), "workers outlived their parent by 2 s"
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+            parent.wait()
+        for pid in _alive(_descendants(parent.pid)):
+            os.kill(pid, signal.SIGKILL)
+    text = err.decode()
+    assert "Traceback" not in text, text
+    if signum != signal.SIGKILL:  # after SIGKILL the tracker cleans up for the parent, and says so
+        assert "leaked" not in text, text
+    expected = {signal.SIGTERM: 143, signal.SIGINT: 130, signal.SIGKILL: -9}[signum]
+    assert parent.returncode == expected
+    if signum == signal.SIGINT:
+        assert text.strip().splitlines()[-1] == "interrupted"
+    assert not out.exists()
