@@ -32,12 +32,15 @@ def _net(torch):
 def _port(keras, net, *, plant=None):
     """The Keras port of ``net`` (same weights); ``plant``: "weight" or "activation"."""
     act = "relu" if plant == "activation" else "tanh"
+    # dtypes explicit: after any float64 model in this process, Keras' cached global dtype
+    # policy stays float64 (frameworks.keras_floatx restores floatx, not the policy)
+    f32 = {"dtype": "float32"}
     port = keras.Sequential(
         [
-            keras.Input((3,)),
-            keras.layers.Dense(5, activation=act),
-            keras.layers.Dense(2),
-            keras.layers.Activation("sigmoid"),
+            keras.Input((3,), **f32),
+            keras.layers.Dense(5, activation=act, **f32),
+            keras.layers.Dense(2, **f32),
+            keras.layers.Activation("sigmoid", **f32),
         ]
     )
     for dense, linear in zip(port.layers[:2], [net[0], net[2]], strict=True):
