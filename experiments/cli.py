@@ -8,10 +8,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from experiments import baseline as parity_baseline
 from experiments import bench, demo
 from experiments.housing import cli as housing_cli
 from experiments.worked_examples import cli as examples_cli
-from parity_tests import baseline as parity_baseline
 from parity_tests import check_model
 from parity_tests import report as parity_report
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments import baseline
+from experiments.baseline import SEP, BaselineError, Item, check, record, select
 from experiments.cli import main
-from parity_tests import baseline
-from parity_tests.baseline import SEP, BaselineError, Item, check, record, select
 
 pytestmark = pytest.mark.frameworks
 

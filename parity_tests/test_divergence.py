@@ -131,7 +131,7 @@ def test_float32_matrix_cases_do_not_part(framework):
 
 @pytest.mark.parametrize("item", ["example/xor_3_4_1", "housing/epochs2"])
 def test_worked_example_and_housing_trajectories_are_traced(torch, monkeypatch, item):
-    from parity_tests.baseline import all_items, select
+    from experiments.baseline import all_items, select
 
     (chosen,) = select(all_items(), [item])
     p = chosen.problem()

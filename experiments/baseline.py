@@ -52,8 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
-from .adapter import Array, Params
+from parity_tests import registry
+from parity_tests.adapter import Array, Params
 
 FORMAT = "refnn-baseline"
 FORMAT_VERSION = 1
@@ -95,7 +95,7 @@ class Item:
 
     # -------------------------------------------------------------- rebuilding
     def _case(self) -> Any:
-        from .cases import matrix_case, random_case
+        from parity_tests.cases import matrix_case, random_case
 
         r = self.recipe
         case_name = r["case"]
@@ -161,7 +161,7 @@ class Item:
     def run(self, framework: str) -> dict[str, Array]:
         """``"quantity|tensor"`` -> array, for this item in ``framework``."""
         if self.kind == "parity":
-            from .harness import run_framework
+            from parity_tests.harness import run_framework
 
             case = self._case()
             X, y, params, batches = case.materialize()
@@ -192,8 +192,7 @@ def all_items(n_random: int = 0, housing_epochs: int = HOUSING_EPOCHS) -> list[I
     """The parity matrix, ``n_random`` random architectures per dtype, the worked examples and
     the housing run (``housing_epochs`` epochs; 0 leaves it out)."""
     from experiments.worked_examples.registry import EXAMPLES, get_example
-
-    from .cases import DTYPES, matrix, random_case
+    from parity_tests.cases import DTYPES, matrix, random_case
 
     if n_random < 0 or housing_epochs < 0:
         raise BaselineError("--random and --housing-epochs must be >= 0")
@@ -220,7 +219,7 @@ def all_items(n_random: int = 0, housing_epochs: int = HOUSING_EPOCHS) -> list[I
 
 def installed() -> list[str]:
     """Every registered framework that imports here (the reference first)."""
-    from .frameworks import FrameworkUnavailable
+    from parity_tests.frameworks import FrameworkUnavailable
 
     out = []
     for name in registry.names():
@@ -410,7 +409,7 @@ class Change:
 
 def compare_tensor(recorded: Array, now: Array) -> tuple[int, float] | str:
     """``(max ulp, max relative error)``, or a note when they cannot be compared."""
-    from .compare import tensor_error
+    from parity_tests.compare import tensor_error
 
     if recorded.shape != now.shape:
         return f"shape {recorded.shape} -> {now.shape}"
@@ -523,7 +522,7 @@ def check(
 def explain(path: Path, change: Change) -> str:
     """Where the framework's current run of ``change.item`` first parts from the reference
     (per step, then per layer): the place to look for what moved."""
-    from .divergence import first_divergence
+    from parity_tests.divergence import first_divergence
 
     index = load_index(path)
     item = Item(change.item, index["items"][change.item]["recipe"])
