@@ -52,10 +52,10 @@ INF, NAN = np.inf, np.nan
 
 
 def _fit(**kw: Any) -> Callable[[], Any]:
-    def call() -> Any:
+    def call() -> Any:  # callable any number of times (kw is not consumed)
         net, opt = _net()
-        X, y = kw.pop("X", X4), kw.pop("y", Y4)
-        return fit(net, opt, X, y, **kw)
+        rest = {k: v for k, v in kw.items() if k not in ("X", "y")}
+        return fit(net, opt, kw.get("X", X4), kw.get("y", Y4), **rest)
 
     return call
 
