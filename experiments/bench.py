@@ -100,6 +100,12 @@ def main(args: argparse.Namespace) -> int:
         frameworks = parse_frameworks(args.frameworks)
         if args.epochs < 1 or args.repeat < 1:
             raise ValueError("--epochs and --repeat must be >= 1")
+        if args.json is not None:  # checked before the minutes of timing, not after
+            target = Path(args.json)
+            if not args.json.strip() or target.is_dir():
+                raise ValueError(f"--json {args.json!r} must name a file")
+            if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+                raise ValueError(f"--json {args.json}: cannot write in {target.parent}")
     except ValueError as exc:
         print(f"refnn bench: {exc}", file=sys.stderr)
         return 2

@@ -358,6 +358,9 @@ def _cli_cases(tmp: Path) -> list[tuple[list[str], str, bool]]:
         (["bench", "--epochs", "0"], "must be >= 1", False),
         (["bench", "--repeat", "0"], "must be >= 1", False),
         (["bench", "--frameworks", "tensorflow"], "unknown framework", False),
+        (["bench", "--json", str(tmp)], "must name a file", False),
+        (["bench", "--json", str(afile / "b.json")], "cannot write in", False),
+        (["bench", "--json", str(tmp / "no" / "b.json")], "cannot write in", False),
         # places the filesystem refuses (Linux): unwritable, read-only for everyone
         *(
             [
