@@ -194,7 +194,7 @@ def test_every_keras_backend_has_a_tox_environment_that_ci_runs():
         assert "REFNN_REQUIRE_FRAMEWORKS = 1" in section["set_env"]
         assert env in ci.split("tox -e ", 1)[1].split()[0].split(",")
         if env != "full":
-            assert "-m keras" in section["commands"] or "-m \"keras" in section["commands"]
+            assert "-m keras" in section["commands"] or '-m "keras' in section["commands"]
     assert "KERAS_BACKEND = tensorflow" in tox["testenv"]["set_env"]
 
 
@@ -204,3 +204,23 @@ def test_a_required_session_that_ran_no_test_of_an_available_framework_fails():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("parity_tests.conftest._available_here", lambda name: True)
         assert not_run({"keras-jax": 5, "torch": 1}, {"torch": 1}) == ["keras-jax"]
+
+
+# ---------------------------------------------------------------- per-framework tolerances
+def test_tolerance_takes_the_framework_and_compare_runs_passes_it(monkeypatch):
+    from parity_tests import tolerances
+    from parity_tests.adapter import RunResult
+    from parity_tests.compare import compare_runs
+
+    assert tolerances.tolerance("float64", "grads", "keras-jax") == tolerances.tolerance(
+        "float64", "grads"
+    )
+    own = {**tolerances.TOLERANCES["float64"], "grads": 1e-3}
+    monkeypatch.setitem(tolerances.FRAMEWORK_TOLERANCES, "keras-jax", {"float64": own})
+    assert tolerances.tolerance("float64", "grads", "keras-jax") == 1e-3
+    assert tolerances.tolerance("float64", "grads", "keras") == 5e-14  # others unchanged
+    ref = RunResult(np.ones((2, 1)), np.asarray(1.0), {"0.W": np.ones((2, 2))})
+    off = RunResult(np.ones((2, 1)), np.asarray(1.0), {"0.W": np.ones((2, 2)) * (1 + 1e-6)})
+    for name, passed in (("keras-jax", True), ("keras", False)):  # 1e-6: inside 1e-3 only
+        grads = [c for c in compare_runs("t", name, "float64", ref, off) if c.quantity == "grads"]
+        assert [c.passed for c in grads] == [passed], name
