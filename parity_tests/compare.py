@@ -99,9 +99,15 @@ class Comparison:
 
 
 def compare_runs(
-    case: str, framework: str, dtype: str, reference: RunResult, other: RunResult
+    case: str,
+    framework: str,
+    dtype: str,
+    reference: RunResult,
+    other: RunResult,
+    kinds: frozenset[str] = frozenset(),
 ) -> list[Comparison]:
-    """Every tensor of every quantity, reference vs framework."""
+    """Every tensor of every quantity, reference vs framework, each against the tolerance for
+    its dtype, quantity, framework and the network's layer ``kinds``."""
     ref_q, other_q = reference.quantities(), other.quantities()
     if set(ref_q) != set(other_q):
         raise ValueError(f"quantities differ: {sorted(ref_q)} vs {sorted(other_q)}")
@@ -111,7 +117,7 @@ def compare_runs(
             raise ValueError(
                 f"{quantity}: tensors {sorted(tensors)} vs {sorted(other_q[quantity])}"
             )
-        tol = tolerance(dtype, quantity, framework)
+        tol = tolerance(dtype, quantity, framework, kinds, case)
         for name, a in tensors.items():
             out.append(
                 Comparison(

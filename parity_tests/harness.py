@@ -53,7 +53,8 @@ def compare_on(
     reference = run_framework(registry.REFERENCE, reference_spec or spec, params, X, y, batches)
     other = run_framework(framework, spec, params, X, y, batches, **options)
     try:
-        return compare_runs(name, framework, spec.dtype, reference, other)
+        kinds = frozenset(layer.kind for layer in spec.layers)
+        return compare_runs(name, framework, spec.dtype, reference, other, kinds)
     except ValueError as exc:  # shape/dtype mismatch: say which case and framework
         raise ValueError(f"{name} [{framework}]: {exc}") from exc
 

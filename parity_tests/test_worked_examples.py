@@ -19,6 +19,7 @@ import pytest
 
 from experiments.worked_examples import EXAMPLES, get_example, mismatches, reproduce, run
 from experiments.worked_examples.compare import compare_trajectories
+from parity_tests import registry
 from parity_tests.compare import failures, tensor_error
 from parity_tests.harness import compare_on, failing
 from parity_tests.tolerances import tolerance
@@ -43,6 +44,9 @@ def one_step(name: str, framework: str, example=None):
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_forward_gradients_and_one_step_agree(name, fw):
+    reason = registry.get(fw).unsupported(get_example(name).spec)
+    if reason:  # declared, with its reason (the completeness test holds every adapter to it)
+        pytest.skip(f"{fw} does not run {name}: {reason}")
     comparisons = one_step(name, fw)
     assert {c.quantity for c in comparisons} == {"forward", "loss", "grads", "step_1"}
     assert failures(comparisons) == []

@@ -74,9 +74,24 @@ FRAMEWORK_NOTES: dict[str, str] = {}
 TRAJECTORY: dict[str, float] = {"float64": 1e-12}
 
 
-def tolerance(dtype: str, quantity: str, framework: str | None = None) -> float:
+def tolerance(
+    dtype: str,
+    quantity: str,
+    framework: str | None = None,
+    kinds: set[str] | frozenset[str] = frozenset(),
+    case: str = "",
+) -> float:
     """The limit for ``quantity`` (forward, loss, grads, step_1, step_N) in ``dtype``, for
-    ``framework`` (None, or a framework without its own entry: the default table)."""
+    ``framework`` (None, or a framework without its own entry: the default table), in a
+    network with these layer ``kinds`` (a batchnorm or layernorm raises the forward, gradient
+    and step limits to NORMALISATION's, see below); a ``case`` named in CASE_TOLERANCES
+    (measured there, with its cause) has its own."""
+    own = CASE_TOLERANCES.get(case, {}).get(dtype, {})
+    key = "steps" if quantity.startswith("step_") and quantity not in own else quantity
+    if key in own:
+        return own[key]
+    if NORMALISATION_KINDS & set(kinds):
+        return layer_tolerance(dtype, quantity, kinds, framework)
     if dtype not in TOLERANCES:
         raise KeyError(f"no tolerances for dtype {dtype!r}; have {sorted(TOLERANCES)}")
     table = FRAMEWORK_TOLERANCES.get(framework or "", {}).get(dtype, TOLERANCES[dtype])
@@ -137,13 +152,38 @@ NORMALISATION: dict[str, dict[str, float]] = {
 }
 
 
-def layer_tolerance(dtype: str, quantity: str, kinds: set[str] | frozenset[str]) -> float:
+def layer_tolerance(
+    dtype: str, quantity: str, kinds: set[str] | frozenset[str], framework: str | None = None
+) -> float:
     """The limit for ``quantity`` in a network with these layer kinds: the dense limit, or for
     the forward, gradient and step quantities of a network with a batchnorm or layernorm, the
     larger NORMALISATION limit (measured, see the table above)."""
-    base = tolerance(dtype, quantity)
+    base = tolerance(dtype, quantity, framework)
     if not NORMALISATION_KINDS & set(kinds):
         return base
     table = NORMALISATION[dtype]
     key = quantity if quantity in table else ("steps" if quantity.startswith("step_") else "")
     return max(base, table[key]) if key else base
+
+
+# ---------------------------------------------------------------- named cases
+# Cases whose size puts them beyond the limits above, each measured, its cause named.
+#
+# digits_cnn (experiments/worked_examples/digits_cnn.py): a batchnorm over 800 samples of 8x8,
+# 51,200 values per channel, far more than the random CNNs behind NORMALISATION.  torch's and
+# TensorFlow's float64 reductions over that many values drift by ~1e-14 (the reference's
+# pairwise sums stay within 1e-15 of exactly rounded ones: tests/test_layers_norm.py).
+# Measured, one full-batch step from the example's weights (torch / Keras): forward 3.2e-14 /
+# 8.7e-15, loss 1.5e-14 / 1.9e-15, gradients 8.7e-14 / 2.7e-14, step_1 6.0e-14 / 2.1e-14; after
+# the 80-step run the parameters 9.0e-14 / 3.7e-14.  Limits: about 10x the worst.
+CASE_TOLERANCES: dict[str, dict[str, dict[str, float]]] = {
+    "digits_cnn": {
+        "float64": {
+            "forward": 3e-13,
+            "loss": 2e-13,
+            "grads": 1e-12,
+            "step_1": 6e-13,
+            "steps": 1e-12,
+        }
+    },
+}

@@ -49,10 +49,11 @@ class Row:
         )
 
 
-def _limit(dtype: str, quantity: str) -> float:
+def _limit(dtype: str, quantity: str, reference: Trajectory) -> float:
     from parity_tests.tolerances import tolerance
 
-    return tolerance(dtype, "loss" if quantity == "loss_history" else quantity)
+    q = "loss" if quantity == "loss_history" else quantity
+    return tolerance(dtype, q, kinds=reference.kinds, case=reference.example)
 
 
 def quantities(traj: Trajectory) -> dict[str, dict[str, np.ndarray]]:
@@ -82,7 +83,7 @@ def compare_trajectories(
                     name,
                     e.normwise_rel,
                     e.max_abs,
-                    _limit(dtype, quantity),
+                    _limit(dtype, quantity, reference),
                 )
             )
     return rows

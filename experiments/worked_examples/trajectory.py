@@ -38,6 +38,8 @@ class Trajectory:
     outputs: dict[int, Array] = field(default_factory=dict)
     params: dict[int, Params] = field(default_factory=dict)
     seconds: float = 0.0  # wall time of the training loop (compiled loops: with compilation)
+    kinds: frozenset[str] = frozenset()  # the network's layer kinds (they set its tolerances)
+    example: str = ""  # the example's name (some have tolerances of their own)
 
     @property
     def steps(self) -> int:
@@ -73,7 +75,8 @@ def run(
     losses = np.empty(steps + 1)
     loop = options.get("loop", "xla")  # Keras: name a loop other than the default
     label = framework if loop == "xla" else f"{framework} ({loop})"
-    traj = Trajectory(label, losses, {})
+    kinds = frozenset(lay.kind for lay in example.spec.layers)
+    traj = Trajectory(label, losses, {}, kinds=kinds, example=example.name)
     chunk = max(1000, steps // 50) if progress is not None else max(steps, 1)
     full_batch = np.arange(len(X), dtype=np.int64)
     start = time.perf_counter()
