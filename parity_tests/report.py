@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
-from .cases import Case, matrix, random_case
+from .cases import Case, layer_cases, matrix, random_case, random_layer_case
 from .compare import Comparison
+from .completeness import N_RANDOM_LAYERS
 from .harness import compare_case
 
 
@@ -195,13 +196,16 @@ def _write_into(
 
 
 def select_cases(filter_text: str, n_random: int) -> list[Case]:
-    """The matrix plus ``n_random`` random architectures per dtype, names containing
+    """The dense matrix, the layer-kind cases, ``n_random`` random dense architectures per
+    dtype and as many random CNNs (at most the suite's count), names containing
     ``filter_text``; an empty selection is an error (a typo must not pass in CI)."""
     if n_random < 0:
         raise ValueError(f"--random must be >= 0, got {n_random}")
-    selected = matrix() + [
-        random_case(s, d) for s in range(n_random) for d in ("float64", "float32")
-    ]
+    dtypes = ("float64", "float32")
+    selected = matrix() + layer_cases()
+    selected += [random_case(s, d) for s in range(n_random) for d in dtypes]
+    n_cnn = min(n_random, N_RANDOM_LAYERS)
+    selected += [random_layer_case(s, d) for s in range(n_cnn) for d in dtypes]
     if filter_text:
         selected = [c for c in selected if filter_text in c.name]
     if not selected:
