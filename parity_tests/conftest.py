@@ -104,6 +104,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     counter = {"setup": _collected, "call": _ran}.get(report.when)
     if counter is None or (report.when == "call" and not report.passed):
         return
+    if report.skipped and "another backend's process" in str(report.longrepr):
+        return  # e.g. a torch-and-Keras test in the JAX process: not this process's to run
     for key, value in report.user_properties:
         if key == "frameworks":
             for name in value:
