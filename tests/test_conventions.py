@@ -186,3 +186,118 @@ def test_a_gradient_of_another_dtype_or_shape_is_refused():
         opt.step(p, {"0.W": ok["0.W"]})
     # (a refused step still counts and may have updated the parameters checked before the bad
     # one: reported, optimizers.py is not changed here)
+
+
+# ------------------------------------------------------------------------------ messages
+# The exact words of fit's refusals (the names, shapes and hints in them are what tells the
+# user what to do; a message that lost its variable part would still raise).
+
+
+def _two_in_one_out():
+    spec = NetworkSpec(
+        input_shape=(2,),
+        layers=(LayerSpec.dense(3, "identity"), LayerSpec.dense(1, "identity")),
+        loss="mse",
+        optimizer="sgd",
+        optimizer_options={"lr": 0.1},
+    )
+    net = spec.build_network()
+    net.set_parameters(spec.init_parameters(0))
+    return net, spec.build_optimizer()
+
+
+X4, Y4 = np.ones((4, 2)), np.ones((4, 1))
+FIT_MESSAGES = [
+    ({"X": np.ones(4)}, "X must be 2-D, got shape (4,)"),
+    ({"X": np.ones((4, 3))}, "X has samples of shape (3,) but the network expects (2,)"),
+    ({"X": np.array([[1.0, np.nan]] * 4)}, "X contains 4 non-finite value(s); first at index "),
+    ({"y": np.array([[np.inf]] * 4)}, "y contains 4 non-finite value(s); first at index "),
+    (
+        {"y": Y4.astype(np.float32)},
+        "y has dtype float32 but the network computes in float64; convert it explicitly with "
+        "y.astype(np.float64)",
+    ),
+    (
+        {"y": np.ones(4)},
+        "y has samples of shape () but the network's outputs have shape (1,); reshape it with "
+        "y.reshape(-1, 1)",
+    ),
+    (
+        {"y": np.ones((4, 2))},
+        "y has samples of shape (2,) but the network's outputs have shape (1,)",
+    ),
+    (
+        {"X": np.ones((0, 2)), "y": np.ones((0, 1))},
+        "X and y have 0 rows: fit needs at least one sample",
+    ),
+    ({"orders": [[0, 1, 1, 3]]}, "orders[0] is not a permutation of 0..3"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), FIT_MESSAGES, ids=[m for _, m in FIT_MESSAGES])
+def test_fit_refuses_in_these_words(change, message):
+    net, opt = _two_in_one_out()
+    data = {"X": X4, "y": Y4, **change}
+    rest = {k: v for k, v in data.items() if k not in ("X", "y")}
+    with pytest.raises(ValueError if "dtype" not in message else TypeError) as info:
+        fit(net, opt, data["X"], data["y"], **rest)
+    text = str(info.value)
+    assert text == message or (message.endswith("index ") and text.startswith(message))
+
+
+def test_epoch_orders_refuse_in_these_words():
+    from reference_nn import epoch_orders
+
+    with pytest.raises(ValueError) as info:
+        epoch_orders(3, 1, "random")
+    assert str(info.value) == "unknown epoch order 'random'; valid: sequential, shuffled"
+    with pytest.raises(ValueError) as info:
+        epoch_orders(3, 1, "shuffled")
+    assert str(info.value) == "a shuffled epoch order needs an explicit seed"
+    with pytest.raises(ValueError) as info:
+        epoch_orders(10**6, 10**9)
+    text = str(info.value)
+    assert text.startswith(
+        "the sample orders of 1,000,000,000 epochs of 1,000,000 samples (1,000,000,000 x "
+        "1,000,000 int64) would need 7,450,580.6 GiB, more than this machine's "
+    )
+    assert text.endswith(" GiB of memory; use fewer epochs")
+    orders = epoch_orders(3, 2)
+    assert orders.dtype == np.int64 and orders.tolist() == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_divergence_errors_name_what_diverged_and_where():
+    from reference_nn.training import TrainingDivergedError
+
+    loss = TrainingDivergedError(3, 5, float("inf"))
+    assert str(loss) == (
+        "loss became inf at epoch 3, step 5 (0-based); lower the learning rate or check the data"
+    )
+    assert loss.loss == float("inf") and (loss.epoch, loss.step) == (3, 5)
+    update = TrainingDivergedError(1, 2, float("nan"), after_update=True, names=["0.W", "1.b"])
+    assert str(update) == (
+        "parameters 0.W, 1.b became non-finite in the update at epoch 1, step 2 (0-based); "
+        "lower the learning rate or check the data"
+    )
+    # in fit: the loss, as a float, and the parameters by name
+    net, _ = _two_in_one_out()
+    from reference_nn.optimizers import SGD
+
+    with pytest.raises(TrainingDivergedError) as info:
+        fit(net, SGD(lr=1e308), np.ones((4, 2)), np.full((4, 1), 1e3), epochs=1)
+    assert str(info.value).startswith("parameters 0.W, 0.b, 1.W, 1.b became non-finite")
+    assert isinstance(info.value.loss, float) and np.isnan(info.value.loss)
+    spec = NetworkSpec(
+        input_shape=(2,),
+        layers=(LayerSpec.dense(3, "relu"), LayerSpec.dense(1, "identity")),
+        loss="sse",
+        optimizer="sgd",
+        optimizer_options={"lr": 10.0},
+    )
+    net = spec.build_network()
+    net.set_parameters(spec.init_parameters(0))
+    X = np.random.default_rng(0).normal(size=(8, 2)) * 100
+    with pytest.raises(TrainingDivergedError) as info:
+        fit(net, SGD(lr=10.0), X, np.ones((8, 1)), epochs=50, batch_size=2)
+    assert str(info.value).startswith("loss became ")
+    assert isinstance(info.value.loss, float) and not np.isfinite(info.value.loss)
