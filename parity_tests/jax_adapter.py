@@ -61,7 +61,11 @@ def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
 
         return bce
     if isinstance(loss, ref_losses.BinaryCrossEntropyWithLogits):
-        return lambda s, y: reduce(jnp.maximum(s, 0.0) - s * y + jnp.log1p(jnp.exp(-jnp.abs(s))), y)
+        # softplus(s) - s y: jax.nn.softplus is max(s, 0) + log1p(exp(-|s|)) with the exact
+        # derivative sigmoid(s).  Written out with jnp.maximum, autodiff gives the tie s = 0
+        # (a relu network's all-zero hidden layer) a derivative of 0 instead of 1/2: the
+        # parity matrix caught it (relu-bce_logits, 1.b off by 1/(2 N K)).
+        return lambda s, y: reduce(nn.softplus(s) - s * y, y)
     if isinstance(loss, ref_losses.CategoricalCrossEntropy):
 
         def cce(p: Any, y: Any) -> Any:
