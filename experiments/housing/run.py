@@ -55,6 +55,21 @@ def train(
     return run
 
 
+def train_in_backend(
+    problem: HousingProblem,
+    framework: str,
+    progress: Callable[[str, int, int], None] | None,
+    keras_backend: str | None,
+) -> FrameworkRun:
+    """:func:`train` in a fresh worker process, with ``KERAS_BACKEND`` set first for a Keras
+    framework (before anything imports Keras)."""
+    if keras_backend is not None:
+        import os
+
+        os.environ["KERAS_BACKEND"] = keras_backend
+    return train(problem, framework, progress)
+
+
 # In a worker process: where progress goes (set by _init_worker).
 _PROGRESS_QUEUE: Any = None
 
@@ -107,13 +122,20 @@ def train_all(
     is the quickest, so it is queued last.  Workers are started with "spawn": a fresh
     interpreter, so no framework state is shared or forked.
     """
-    if jobs <= 1 or len(frameworks) == 1:
+    from parity_tests import registry
+
+    # Keras on another backend than this process's needs a process of its own (Keras reads
+    # KERAS_BACKEND once, at import): each worker then starts fresh and sets it before import.
+    backends = {fw: getattr(registry.get(fw), "backend", None) for fw in frameworks}
+    elsewhere = any(registry.process_backend(fw) for fw in frameworks)
+    if (jobs <= 1 or len(frameworks) == 1) and not elsewhere:
         return {fw: train(problem, fw, progress) for fw in frameworks}
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")
     queued = sorted(frameworks, key=lambda fw: fw == "numpy")
+    pool_options = {"max_tasks_per_child": 1} if elsewhere else {}
     import os
     import queue as queues
 
@@ -131,10 +153,17 @@ def train_all(
                 progress(fw, done, total)
 
     pool = ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(events, os.getpid())
+        max(jobs, 1),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(events, os.getpid()),
+        **pool_options,
     )
     try:
-        futures = {fw: pool.submit(train, problem, fw, _report_to_queue) for fw in queued}
+        futures = {
+            fw: pool.submit(train_in_backend, problem, fw, _report_to_queue, backends[fw])
+            for fw in queued
+        }
         pending = set(futures.values())
         while pending:
             _, pending = wait(pending, timeout=0.2)
