@@ -122,24 +122,22 @@ class Optimizer:
         ``validate=False`` skips the name, shape and dtype checks: for a caller that made the
         gradients itself from these parameters (``fit`` checks its first step only).
         """
-        if not validate:
-            self.iterations += 1
+        if validate:  # every check before any update: a refused step changes nothing
+            if set(params) != set(grads):
+                raise KeyError(
+                    f"gradient names {sorted(grads)} do not match parameter names "
+                    f"{sorted(params)}"
+                )
             for name, p in params.items():
-                self._update(name, p, grads[name], self.state.setdefault(name, {}))
-            return
-        if set(params) != set(grads):
-            raise KeyError(
-                f"gradient names {sorted(grads)} do not match parameter names {sorted(params)}"
-            )
+                g = grads[name]
+                if g.shape != p.shape or g.dtype != p.dtype:
+                    raise ValueError(
+                        f"gradient for {name} has shape {g.shape}/{g.dtype}, "
+                        f"parameter {p.shape}/{p.dtype}"
+                    )
         self.iterations += 1
         for name, p in params.items():
-            g = grads[name]
-            if g.shape != p.shape or g.dtype != p.dtype:
-                raise ValueError(
-                    f"gradient for {name} has shape {g.shape}/{g.dtype}, "
-                    f"parameter {p.shape}/{p.dtype}"
-                )
-            self._update(name, p, g, self.state.setdefault(name, {}))
+            self._update(name, p, grads[name], self.state.setdefault(name, {}))
 
     def _update(self, name: str, p: Array, g: Array, state: dict[str, Array]) -> None:
         raise NotImplementedError

@@ -374,3 +374,12 @@ def test_bad_options_are_refused():
 def test_numpy_scalars_are_accepted():
     opt = SGD(np.float32(0.1), np.float64(0.9), np.bool_(True))
     assert opt.options()["lr"] == float(np.float32(0.1)) and opt.nesterov is True
+
+
+def test_a_refused_step_changes_nothing():
+    opt = SGD(0.1)
+    params = {"0.W": np.array([[1.0]]), "1.W": np.array([[2.0]])}
+    grads = {"0.W": np.array([[1.0]]), "1.W": np.array([[1.0, 2.0]])}  # second one misshapen
+    with pytest.raises(ValueError, match=r"1\.W"):
+        opt.step(params, grads)
+    assert opt.iterations == 0 and params["0.W"][0, 0] == 1.0  # checked before any update
