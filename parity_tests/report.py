@@ -150,9 +150,9 @@ def write_report(
     out_dir: Path, cases: list[Case], progress: Callable[[int, int], None] | None = None
 ) -> dict[str, Any]:
     """Run ``cases`` and write parity.md, parity.json and parity.png into ``out_dir``: the
-    folder is locked for the run and replaced whole at the end (``experiments.output``, the
+    folder is locked for the run and replaced whole at the end (``parity_tests.output``, the
     one writer of output folders), so an interrupted run leaves the previous report intact."""
-    from experiments.output import claim
+    from parity_tests.output import claim
 
     summary: dict[str, Any] = {}
     with claim(out_dir) as folder:
@@ -216,7 +216,7 @@ def select_cases(filter_text: str, n_random: int) -> list[Case]:
 
 
 def main(args: Any) -> int:
-    from experiments.output import OutputError, claim
+    from parity_tests.output import OutputError, claim
 
     try:
         selected = select_cases(args.filter, args.random)

@@ -31,6 +31,17 @@ def test_reference_nn_imports_neither_the_harness_nor_the_experiments_nor_a_fram
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_the_harness_imports_nothing_from_the_experiments():
+    # parity_tests' own tests may run the experiments; the harness and adapters may not.
+    modules = [
+        p
+        for p in (ROOT / "parity_tests").glob("*.py")
+        if not p.name.startswith("test_") and p.name != "conftest.py"
+    ]
+    offenders = [str(p.relative_to(ROOT)) for p in modules if "experiments" in _imports(p)]
+    assert offenders == []
+
+
 def test_the_import_reader_sees_a_planted_import(tmp_path):
     planted = tmp_path / "bad.py"
     planted.write_text("import numpy\nfrom experiments.cli import main\n")

@@ -1,6 +1,6 @@
 """Nothing lost: a run interrupted while it writes, or failing, leaves the previous results
 complete and unmixed; two runs into one folder cannot both write; worker processes stop with
-their parent.  (``experiments/output.py``, ``experiments/housing/run.py``)"""
+their parent.  (``parity_tests/output.py``, ``experiments/housing/run.py``)"""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from pathlib import Path
 import pytest
 
 from experiments.cli import main
-from experiments.output import OutputBusy, claim
+from parity_tests.output import OutputBusy, claim
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUSING = ["housing", "--frameworks", "numpy", "--jobs", "1", "--no-baseline"]
+
+
+def _as_at_a_terminal() -> None:
+    """In a child before it starts: Ctrl-C at its default.  A shell starts background jobs
+    (``cmd &`` without job control, as CI runners may) with SIGINT ignored, and children
+    inherit that; the command rightly honours it, so a test of Ctrl-C must undo it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -98,7 +105,7 @@ def test_leftovers_of_a_killed_run_are_recovered(out):
 
 def test_a_second_claim_is_refused_at_once_naming_the_first(tmp_path):
     target = tmp_path / "out"
-    code = "import sys, time\nfrom experiments.output import claim\nc = claim(sys.argv[1])\n"
+    code = "import sys, time\nfrom parity_tests.output import claim\nc = claim(sys.argv[1])\n"
     code += "print('held', flush=True)\ntime.sleep(60)\n"
     holder = subprocess.Popen(
         [sys.executable, "-c", code, str(target)],
@@ -163,6 +170,7 @@ def test_sigint_and_sigterm_in_the_write_phase_of_the_real_command(out):
         text=True,
         cwd=ROOT,
         timeout=300,
+        preexec_fn=_as_at_a_terminal,
     )
     assert done.returncode == 0, done.stderr
     (int_code, int_err), (term_code, term_err) = json.loads(done.stdout.splitlines()[-1])
@@ -245,6 +253,7 @@ def test_workers_stop_with_their_parent(tmp_path, signum):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_as_at_a_terminal,
     )
     try:
         deadline = time.monotonic() + 60

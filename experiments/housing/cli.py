@@ -105,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
     if (args.as_published or args.seeds is not None) and args.dtype != "float64":
         print("refnn housing: --as-published and --seeds run in float64 only", file=sys.stderr)
         return 2
-    from experiments.output import OutputError, claim
+    from parity_tests.output import OutputError, claim
 
     if args.seeds is not None:
         from .seed_study import main as seed_study
