@@ -14,10 +14,17 @@ dtype (inputs and parameters come from NumPy arrays of the spec's dtype, optimiz
 float32), and no other framework reads the flag.  ``parity_tests/test_jax.py`` checks that a
 float32 run stays float32 throughout.
 
-``train`` below ``COMPILE_FROM_STEPS`` steps runs the steps eagerly (op by op: the parity
-cases are 20 steps, and compiling each case would cost far more than it saves); longer
-runs are one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered batches (the housing
-epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001 steps).
+One step (and ``forward_backward``) runs op by op or compiled whole, whichever is cheaper:
+JAX caches each primitive's executable by shape and dtype for the whole process, so once a
+network of these shapes has run, another one (the matrix: hundreds of cases on the same
+2-3-k network) costs dispatch only, ~0.2-0.9 s a case; a network of shapes never seen (a
+random architecture) would compile each of its ~100 primitives one by one, 10-12 s a case,
+where ``jax.jit`` of the step compiles them in one XLA module, ~3 s (measured on the busy
+2-core machine, 2026-11-23).  So the first model of a shape signature compiles its step, and
+later models of that signature run op by op (see ``_call_one``).  ``train`` from
+``COMPILE_FROM_STEPS`` steps is one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered
+batches (the housing epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001
+steps).
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ from .adapter import Adapter, Array, Batches, Model, Params
 from .jax_layers import ACTIVATION_NAMES, LAYERS
 
 COMPILE_FROM_STEPS = 200
+
+# Shape signatures (dtype, parameter shapes, input and target shapes) a model of this process
+# has run: from the second model of a signature on, a step runs op by op (see _call_one).
+_SEEN_SIGNATURES: set[tuple[Any, ...]] = set()
 
 
 def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
@@ -101,6 +112,7 @@ class JaxModel(Model):
         )
         self.set_parameters(params)
         self._compiled: Any = None
+        self._compiled_one: dict[tuple[Any, ...], Any] = {}  # by shape signature
 
     # ------------------------------------------------------------------ parameters
     def set_parameters(self, params: Params) -> None:
@@ -144,15 +156,27 @@ class JaxModel(Model):
 
     def _one(self, params: Any, state: Any, X: Any, y: Any) -> tuple[Any, ...]:
         """Output, loss and gradients at ``params``, and the parameters and optimizer state
-        after one step, op by op: JAX caches each primitive's executable by shape and dtype
-        across models, so after the first few cases a step costs dispatch only, while
-        compiling each case's step (``jax.jit``) would cost ~0.3-1.5 s of XLA per case."""
+        after one step."""
         (loss, out), grads = self._value_and_grad(params, X, y)
         new_params, new_state = self.optimizer.update(params, grads, state)
         return out, loss, grads, new_params, new_state
 
     def _call_one(self, X: Array, y: Array) -> tuple[Any, ...]:
-        return self._one(self.params, self.opt_state, self.jnp.asarray(X), self.jnp.asarray(y))
+        """:meth:`_one`, compiled whole (``jax.jit``) if this model compiled it for these
+        shapes or no model of this process has run them; op by op otherwise, when every
+        primitive's executable is already cached (see the module docstring)."""
+        Xj, yj = self.jnp.asarray(X), self.jnp.asarray(y)
+        signature = (
+            str(self.dtype),
+            tuple((name, value.shape) for name, value in self.params.items()),
+            Xj.shape,
+            yj.shape,
+        )
+        one = self._compiled_one.get(signature)
+        if one is None and signature not in _SEEN_SIGNATURES:
+            one = self._compiled_one[signature] = self.jax.jit(self._one)
+        _SEEN_SIGNATURES.add(signature)
+        return (one or self._one)(self.params, self.opt_state, Xj, yj)
 
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
         out, loss, grads, _, _ = self._call_one(X, y)
