@@ -110,17 +110,27 @@ def _versions_of(name: str) -> dict[str, str]:
     return adapter.versions()
 
 
-def versions(frameworks: Sequence[str] | None = None) -> dict[str, str]:
+def versions(
+    frameworks: Sequence[str] | None = None,
+    *,
+    known: dict[str, dict[str, str]] | None = None,
+    include_reference: bool = True,
+) -> dict[str, str]:
     """Library versions of the named frameworks (default: all that import), for report
     headers; a framework that is not installed is listed as such.  A Keras backend other than
-    this process's is asked in a process of its own."""
+    this process's is asked in a process of its own, unless ``known`` has its versions
+    already (by framework name, as that process reported them)."""
     from .frameworks import FrameworkUnavailable
 
+    known = known or {}
     out: dict[str, str] = {}
-    for name in [REFERENCE, *(frameworks if frameworks is not None else names())]:
+    chosen = list(frameworks if frameworks is not None else names())
+    for name in [REFERENCE, *chosen] if include_reference else chosen:
         try:
             backend = process_backend(name)
-            if backend is None:
+            if name in known:
+                found = known[name]
+            elif backend is None:
                 found = _versions_of(name)
             else:
                 found = in_backend_process(backend, _versions_of, name)

@@ -31,18 +31,25 @@ def run_case(case: Case, only: str | None = None) -> list[Comparison]:
     return out
 
 
-def _run_cases(cases: list[Case], framework: str) -> list[Comparison]:
-    return [c for case in cases for c in run_case(case, only=framework)]
+def _run_cases(cases: list[Case], framework: str) -> tuple[list[Comparison], dict[str, str]]:
+    """In a backend's own process: the comparisons, and the library versions it ran with."""
+    comparisons = [c for case in cases for c in run_case(case, only=framework)]
+    return comparisons, registry.versions([framework], include_reference=False)
 
 
-def run_elsewhere(cases: list[Case]) -> list[Comparison]:
-    """The frameworks that need another Keras backend, each in a process of its own."""
+def run_elsewhere(cases: list[Case]) -> tuple[list[Comparison], dict[str, dict[str, str]]]:
+    """The frameworks that need another Keras backend, each in a process of its own (one
+    process each, which also reports its versions: a fresh Keras process costs ~10 s)."""
     out: list[Comparison] = []
+    versions: dict[str, dict[str, str]] = {}
     for name in registry.names(include_reference=False):
         backend = registry.process_backend(name)
         if backend:
-            out += registry.in_backend_process(backend, _run_cases, cases, name)
-    return out
+            comparisons, versions[name] = registry.in_backend_process(
+                backend, _run_cases, cases, name
+            )
+            out += comparisons
+    return out, versions
 
 
 def summarize(comparisons: list[Comparison]) -> dict[tuple[str, str, str], Comparison]:
@@ -169,11 +176,12 @@ def _write_into(
         comparisons += run_case(case)
         if progress:
             progress(i + 1, len(cases))
-    comparisons += run_elsewhere(cases)  # keras-jax, keras-torch: KERAS_BACKEND per process
+    elsewhere, known = run_elsewhere(cases)  # keras-jax, keras-torch: a process each
+    comparisons += elsewhere
     seconds = time.perf_counter() - start
     worst, versions, maxima = (
         summarize(comparisons),
-        registry.versions(),
+        registry.versions(known=known),
         measured_maxima(comparisons),
     )
     from .referee import referee_markdown, referee_table
