@@ -176,6 +176,10 @@ def _conv(kind: str = "conv2d", filters: int = 3, **options: Any) -> LayerSpec:
     return _layer(kind, filters=filters, activation=options.pop("activation", "tanh"), **options)
 
 
+def _rnn(kind: str, units: int = 4, **options: Any) -> LayerSpec:
+    return _layer(kind, units=units, **options)
+
+
 FLAT = _layer("flatten")
 HEAD = LayerSpec.dense(2, "sigmoid")  # every layer case ends flatten -> dense(2) under mse
 BN_TORCH = {"convention": "torch", "epsilon": 1e-5}
@@ -298,6 +302,51 @@ LAYER_VARIANTS: dict[str, tuple[tuple[int, ...], tuple[LayerSpec, ...], str]] = 
     "embedding-flatten": (
         (4,),
         (_layer("embedding", input_dim=7, output_dim=3), FLAT, HEAD),
+        "sgd",
+    ),
+    "simple_rnn-keras-sequences": (
+        (5, 3),
+        (_rnn("simple_rnn", convention="keras", return_sequences=True), FLAT, HEAD),
+        "sgd",
+    ),
+    "simple_rnn-torch-last": ((5, 3), (_rnn("simple_rnn", convention="torch"), HEAD), "adam_torch"),
+    "lstm-keras-last": ((6, 3), (_rnn("lstm", convention="keras"), HEAD), "sgd"),
+    "lstm-keras-sequences": (
+        (4, 2),
+        (_rnn("lstm", units=3, convention="keras", return_sequences=True), FLAT, HEAD),
+        "adam_keras",
+    ),
+    "lstm-torch-sequences": (
+        (5, 2),
+        (_rnn("lstm", units=3, convention="torch", return_sequences=True), FLAT, HEAD),
+        "adam_torch",
+    ),
+    "gru-reset_after-sequences": (
+        (5, 3),
+        (_rnn("gru", reset_after=True, return_sequences=True), FLAT, HEAD),
+        "sgd",
+    ),
+    "gru-reset_after-last": ((6, 2), (_rnn("gru", reset_after=True), HEAD), "adam_keras"),
+    "gru-reset_before-last": (  # Keras only; torch refuses with its reason
+        (5, 3),
+        (_rnn("gru", reset_after=False), HEAD),
+        "sgd",
+    ),
+    # attention: SGD and momentum only; Adam turns the key bias's rounding-noise gradient into
+    # steps of ~lr * noise / eps (see reference_nn/layers/attention.py)
+    "attention-causal-sequences": (
+        (4, 6),
+        (_layer("attention", num_heads=2, key_dim=3, causal=True), FLAT, HEAD),
+        "sgd",
+    ),
+    "attention-last": (
+        (5, 4),
+        (_layer("attention", num_heads=2, key_dim=2, return_sequences=False), HEAD),
+        "momentum_torch",
+    ),
+    "attention-causal-key_dim3-of-4": (  # Keras only: torch needs heads * key_dim == D
+        (4, 4),
+        (_layer("attention", num_heads=2, key_dim=3, causal=True, return_sequences=False), HEAD),
         "sgd",
     ),
     "embedding-layernorm": (

@@ -40,7 +40,10 @@ def _ordinal(x: np.ndarray) -> np.ndarray:
     return np.where(bits < 0, np.int64(np.iinfo(itype).min) - bits, bits)
 
 
-def tensor_error(a: np.ndarray, b: np.ndarray) -> TensorError:
+def tensor_error(a: np.ndarray, b: np.ndarray, floor: float = TINY) -> TensorError:
+    """The error of ``b`` against ``a``; ``floor``: the smallest norm the difference is
+    measured against (a tensor that is rounding noise around zero is measured against the
+    size of the quantity it belongs to, see ``compare_runs``)."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"shape mismatch: reference {a.shape}, framework {b.shape}")
@@ -53,7 +56,7 @@ def tensor_error(a: np.ndarray, b: np.ndarray) -> TensorError:
     norm = max(
         float(np.linalg.norm(a.astype(np.float64))),
         float(np.linalg.norm(b.astype(np.float64))),
-        TINY,
+        floor,
     )
     ulp = np.abs(_ordinal(np.ascontiguousarray(a)) - _ordinal(np.ascontiguousarray(b)))
     return TensorError(
@@ -105,9 +108,12 @@ def compare_runs(
     reference: RunResult,
     other: RunResult,
     kinds: frozenset[str] = frozenset(),
+    noise: frozenset[str] = frozenset(),
 ) -> list[Comparison]:
     """Every tensor of every quantity, reference vs framework, each against the tolerance for
-    its dtype, quantity, framework and the network's layer ``kinds``."""
+    its dtype, quantity, framework and the network's layer ``kinds``.  Tensors named in
+    ``noise`` (a gradient that is zero by the layer's mathematics, and the parameter it moves)
+    are measured against the norm of their whole quantity (every tensor of it together)."""
     ref_q, other_q = reference.quantities(), other.quantities()
     if set(ref_q) != set(other_q):
         raise ValueError(f"quantities differ: {sorted(ref_q)} vs {sorted(other_q)}")
@@ -118,14 +124,18 @@ def compare_runs(
                 f"{quantity}: tensors {sorted(tensors)} vs {sorted(other_q[quantity])}"
             )
         tol = tolerance(dtype, quantity, framework, kinds, case)
+        whole = float(
+            np.sqrt(sum(np.sum(np.square(t, dtype=np.float64)) for t in tensors.values()))
+        )
         for name, a in tensors.items():
+            floor = max(whole, TINY) if name in noise else TINY
             out.append(
                 Comparison(
                     case,
                     framework,
                     quantity,
                     name,
-                    tensor_error(a, other_q[quantity][name]),
+                    tensor_error(a, other_q[quantity][name], floor),
                     tol,
                     dtype,
                 )

@@ -37,6 +37,16 @@ def run_framework(
     return run(registry.get(framework).build(spec, params, **options), X, y, batches)
 
 
+def noise(spec: NetworkSpec) -> frozenset[str]:
+    """The parameters of ``spec`` whose gradient is zero by their layer's mathematics
+    (``Layer.zero_gradient_names``), by network name ("0.bk")."""
+    return frozenset(
+        f"{i}.{name}"
+        for i, layer in enumerate(spec.build_layers())
+        for name in type(layer).zero_gradient_names
+    )
+
+
 def compare_on(
     name: str,
     framework: str,
@@ -54,7 +64,7 @@ def compare_on(
     other = run_framework(framework, spec, params, X, y, batches, **options)
     try:
         kinds = frozenset(layer.kind for layer in spec.layers)
-        return compare_runs(name, framework, spec.dtype, reference, other, kinds)
+        return compare_runs(name, framework, spec.dtype, reference, other, kinds, noise(spec))
     except ValueError as exc:  # shape/dtype mismatch: say which case and framework
         raise ValueError(f"{name} [{framework}]: {exc}") from exc
 

@@ -38,7 +38,9 @@ class KerasLayer:
     """How one reference layer kind is built in Keras and how its parameters translate."""
 
     build: Callable[[Any, dict[str, Any], Any, str], Any]  # (keras, options, regularizer, dtype)
-    names: dict[str, str]  # reference parameter name -> Keras attribute ("W" -> "kernel")
+    # reference parameter name -> Keras attribute ("W" -> "kernel"; a dotted path reaches into
+    # a sublayer: "cell.kernel")
+    names: dict[str, str]
     # reference state name -> Keras non-trainable variable ("running_mean" -> "moving_mean")
     state_names: dict[str, str] = field(default_factory=dict)
     # options -> None, or what Keras cannot compute (the adapter refuses the spec with it)
@@ -187,6 +189,95 @@ def _embedding(keras: Any, options: dict[str, Any], regularizer: Any, dtype: str
     )
 
 
+# ---------------------------------------------------------------- sequences
+# Keras' recurrent cells hold the reference's layout as it is: ``kernel (D, G*H)``,
+# ``recurrent_kernel (H, G*H)``, gates i, f, c, o (LSTM) and z, r, h (GRU), ``bias (G*H,)``
+# or, for GRU with reset_after, ``(2, 3H)`` (input row, recurrent row).
+def _recurrent(name: str) -> Callable[..., Any]:
+    def build(keras: Any, options: dict[str, Any], regularizer: Any, dtype: str) -> Any:
+        extra = {"reset_after": options["reset_after"]} if name == "GRU" else {}
+        return getattr(keras.layers, name)(
+            options["units"],
+            return_sequences=options["return_sequences"],
+            kernel_regularizer=regularizer,
+            recurrent_regularizer=regularizer,
+            dtype=dtype,
+            **extra,
+        )
+
+    return build
+
+
+def _one_bias_only(options: dict[str, Any]) -> str | None:
+    if options["convention"] == "torch":
+        return (
+            "two biases per step (convention='torch': torch's b_ih and b_hh, each trained); "
+            "Keras' SimpleRNN and LSTM have one"
+        )
+    return None
+
+
+@functools.cache
+def _self_attention() -> type:
+    """Keras' ``MultiHeadAttention`` called as self-attention (query = key = value = the
+    input), its causal mask by ``use_causal_mask``; the last position only without
+    ``return_sequences``.  Its four ``EinsumDense`` projections hold the reference's layout:
+    ``kernel (D, heads, key_dim)``, ``bias (heads, key_dim)``; output ``(heads, key_dim, D)``."""
+    keras = frameworks.keras()
+
+    class SelfAttention(keras.layers.Layer):  # type: ignore[misc, name-defined]
+        def __init__(
+            self,
+            options: dict[str, Any],
+            regularizer: Any,
+            python_float_scale: bool = False,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(**kwargs)
+            self.causal, self.return_sequences = options["causal"], options["return_sequences"]
+            self.mha = keras.layers.MultiHeadAttention(
+                options["num_heads"],
+                options["key_dim"],
+                kernel_regularizer=regularizer,
+                dtype=kwargs.get("dtype"),
+            )
+
+            # Keras keeps 1/sqrt(key_dim) as a Python float, and TensorFlow's attention casts
+            # it with tf.cast, which converts a Python float to float32 first: in a float64
+            # network every score is off by the float32 rounding of the scale (~1e-8; exact
+            # for key_dim 1, 4, 16...).  A NumPy float64 scalar stays exact, as for the
+            # optimizer constants; test_layer_known_differences shows Keras' own value.
+            if python_float_scale:
+                return
+            self.mha._inverse_sqrt_key_dim = np.float64(1.0) / np.sqrt(
+                np.float64(options["key_dim"])
+            )
+
+        def build(self, input_shape: Any) -> None:
+            self.mha.build(input_shape, input_shape)
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            y = self.mha(x, x, use_causal_mask=self.causal, training=training)
+            return y if self.return_sequences else y[:, -1]
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            shape = tuple(input_shape)
+            return shape if self.return_sequences else (shape[0], shape[-1])
+
+    return SelfAttention
+
+
+def _attention(keras: Any, options: dict[str, Any], regularizer: Any, dtype: str) -> Any:
+    return _self_attention()(options, regularizer, dtype=dtype)
+
+
+_RNN_NAMES = {"W": "cell.kernel", "U": "cell.recurrent_kernel", "b": "cell.bias"}
+_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
+_ATTENTION_NAMES = {
+    **{f"W{p}": f"mha._{role}_dense.kernel" for p, role in _ROLES.items()},
+    **{f"b{p}": f"mha._{role}_dense.bias" for p, role in _ROLES.items()},
+}
+
 _GAMMA_BETA = {"gamma": "gamma", "beta": "beta"}
 _KERNEL_BIAS = {"W": "kernel", "b": "bias"}
 
@@ -205,4 +296,8 @@ LAYERS: dict[str, KerasLayer] = {
     "layernorm": KerasLayer(_layernorm, _GAMMA_BETA),
     "dropout": KerasLayer(_dropout, {}, host_per_call=True),
     "embedding": KerasLayer(_embedding, {"W": "embeddings"}),
+    "simple_rnn": KerasLayer(_recurrent("SimpleRNN"), _RNN_NAMES, unsupported=_one_bias_only),
+    "lstm": KerasLayer(_recurrent("LSTM"), _RNN_NAMES, unsupported=_one_bias_only),
+    "gru": KerasLayer(_recurrent("GRU"), _RNN_NAMES),
+    "attention": KerasLayer(_attention, _ATTENTION_NAMES),
 }

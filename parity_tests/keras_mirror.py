@@ -44,6 +44,7 @@ from an index tensor made XLA recompile for every new index array.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -257,7 +258,7 @@ class KerasModel(Model):
     # ------------------------------------------------------------------ parameters
     def named_variables(self) -> list[tuple[str, Any]]:
         """(reference name, Keras variable) for every parameter, in layer order."""
-        return [(name, getattr(layer, attr)) for name, layer, attr in self.slots]
+        return [(name, attrgetter(attr)(layer)) for name, layer, attr in self.slots]
 
     def set_parameters(self, params: Params) -> None:
         for name, variable in self.named_variables():

@@ -61,8 +61,9 @@ class TorchLayer:
     from_torch: Callable[[str, Array], Array]
     # reference state name -> attribute of the first module (non-trainable: running stats)
     state_names: dict[str, str] = field(default_factory=dict)
-    # options -> None, or what torch cannot compute (the adapter refuses the spec with it)
-    unsupported: Callable[[dict[str, Any]], str | None] = lambda options: None
+    # (options, input shape) -> None, or what torch cannot compute (the adapter refuses the
+    # spec with it)
+    unsupported: Callable[[dict[str, Any], tuple[int, ...]], str | None] = lambda o, s: None
 
 
 def _dense(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any) -> list:
@@ -188,7 +189,77 @@ def _modules() -> dict[str, type]:
             dtype = np.float64 if x.dtype == torch.float64 else np.float32
             return x * torch.from_numpy(dropout_mask(self.rng, tuple(x.shape), self.rate, dtype))
 
+    class ReferenceLayoutRNN(nn.Module):  # type: ignore[misc]
+        """torch's own recurrent kernel (``torch.rnn_tanh`` / ``lstm`` / ``gru``: what
+        ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` call) on parameters held one per reference name:
+        ``weight_ih (G*H, D)``, ``weight_hh (G*H, H)`` in torch's gate order, and ``bias``:
+        ``(2, G*H)`` for torch's two biases (rows ``b_ih``, ``b_hh``), or ``(G*H,)`` for
+        Keras' one, passed as ``b_ih`` with ``b_hh = 0`` (a constant, not a parameter)."""
+
+        def __init__(self, mode: str, n_in: int, units: int, bias_shape: tuple, **kw: Any):
+            super().__init__()
+            self.mode, self.return_sequences = mode, kw.pop("return_sequences")
+            width = bias_shape[-1]
+            dtype = kw.pop("dtype")
+            self.weight_ih = nn.Parameter(torch.zeros(width, n_in, dtype=dtype))
+            self.weight_hh = nn.Parameter(torch.zeros(width, units, dtype=dtype))
+            self.bias = nn.Parameter(torch.zeros(bias_shape, dtype=dtype))
+            self.units = units
+
+        def forward(self, x: Any) -> Any:
+            if self.bias.ndim == 2:
+                b_ih, b_hh = self.bias[0], self.bias[1]
+            else:
+                b_ih, b_hh = self.bias, torch.zeros_like(self.bias)
+            weights = [self.weight_ih, self.weight_hh, b_ih, b_hh]
+            h0 = torch.zeros((1, x.shape[0], self.units), dtype=x.dtype)
+            # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+            # batch_first)
+            flags = (True, 1, 0.0, self.training, False, True)
+            if self.mode == "lstm":
+                out = torch.lstm(x, (h0, h0), weights, *flags)[0]
+            else:
+                out = getattr(torch, self.mode)(x, h0, weights, *flags)[0]
+            return out if self.return_sequences else out[:, -1]
+
+    class ReferenceLayoutAttention(nn.Module):  # type: ignore[misc]
+        """torch's multi-head attention (``F.multi_head_attention_forward``, what
+        ``nn.MultiheadAttention`` calls) on parameters held in the reference's per-head layout
+        (``Wq (D, heads, key_dim)``...), packed here as torch packs them: each projection
+        ``(E, D)`` with ``E = heads * key_dim``, head-major rows; the three input biases in one
+        ``in_proj_bias``; ``out_proj_weight (D, E)``.  ``torch_in_proj`` gives the same packing
+        for ``nn.MultiheadAttention``'s single ``in_proj_weight``."""
+
+        def __init__(self, size: int, heads: int, key_dim: int, causal: bool, **kw: Any):
+            super().__init__()
+            self.heads, self.causal = heads, causal
+            self.return_sequences = kw.pop("return_sequences")
+            dtype = kw.pop("dtype")
+            for name in ("Wq", "Wk", "Wv"):
+                setattr(self, name, nn.Parameter(torch.zeros(size, heads, key_dim, dtype=dtype)))
+            for name in ("bq", "bk", "bv"):
+                setattr(self, name, nn.Parameter(torch.zeros(heads, key_dim, dtype=dtype)))
+            self.Wo = nn.Parameter(torch.zeros(heads, key_dim, size, dtype=dtype))
+            self.bo = nn.Parameter(torch.zeros(size, dtype=dtype))
+
+        def forward(self, x: Any) -> Any:
+            D, T = x.shape[-1], x.shape[1]
+            proj = {n: getattr(self, n).reshape(D, -1).T for n in ("Wq", "Wk", "Wv")}
+            in_bias = torch.cat([getattr(self, n).reshape(-1) for n in ("bq", "bk", "bv")])
+            mask = torch.ones(T, T, dtype=torch.bool).triu(1) if self.causal else None
+            seq = x.transpose(0, 1)  # (T, N, D): the functional form is sequence-first
+            out, _ = F.multi_head_attention_forward(
+                seq, seq, seq, D, self.heads, None, in_bias, None, None, False, 0.0,
+                self.Wo.reshape(-1, D).T, self.bo, training=self.training,
+                need_weights=False, attn_mask=mask, use_separate_proj_weight=True,
+                q_proj_weight=proj["Wq"], k_proj_weight=proj["Wk"], v_proj_weight=proj["Wv"],
+            )  # fmt: skip
+            y = out.transpose(0, 1)
+            return y if self.return_sequences else y[:, -1]
+
     return {
+        "rnn": ReferenceLayoutRNN,
+        "attention": ReferenceLayoutAttention,
         "conv1d": conv(nn.Conv1d),
         "conv2d": conv(nn.Conv2d),
         "maxpool2d": ChannelsLastMaxPool2d,
@@ -246,7 +317,7 @@ def _batchnorm(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...]
     return [cls(ref.channels, eps=ref.epsilon, momentum=ref.momentum, dtype=dtype)]
 
 
-def _batchnorm_unsupported(options: dict[str, Any]) -> str | None:
+def _batchnorm_unsupported(options: dict[str, Any], input_shape: tuple[int, ...]) -> str | None:
     if options["convention"] != "torch":
         return "Keras' running statistics (batchnorm convention='keras': biased variance)"
     return None
@@ -264,6 +335,92 @@ def _embedding(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...]
     return [torch.nn.Embedding(options["input_dim"], options["output_dim"], dtype=dtype)]
 
 
+# ---------------------------------------------------------------- sequences
+# torch's gate order per recurrent kind, as positions of the reference's column blocks: GRU
+# blocks are z, r, h in the reference (Keras' order) and r, z, n in torch.
+GATE_ORDER = {"simple_rnn": (0,), "lstm": (0, 1, 2, 3), "gru": (1, 0, 2)}
+TORCH_RNN_MODE = {"simple_rnn": "rnn_tanh", "lstm": "lstm", "gru": "gru"}
+
+
+def _permute_gates(kind: str, value: Array) -> Array:
+    """The column blocks of the last axis in torch's order (GRU: z, r, h -> r, z, n, a swap,
+    so the same function maps back)."""
+    order = GATE_ORDER[kind]
+    blocks = np.split(value, len(order), axis=-1)
+    return np.concatenate([blocks[k] for k in order], axis=-1)
+
+
+def _rnn_to_torch(kind: str) -> Callable[[str, Array], Array]:
+    def to_torch(name: str, value: Array) -> Array:
+        value = _permute_gates(kind, value)
+        return value.T.copy() if name in ("W", "U") else value.copy()  # (G*H, n) in torch
+
+    return to_torch
+
+
+def _rnn_from_torch(kind: str) -> Callable[[str, Array], Array]:
+    def from_torch(name: str, value: Array) -> Array:
+        value = value.T if name in ("W", "U") else value
+        return _permute_gates(kind, value).copy()
+
+    return from_torch
+
+
+def _rnn(kind: str) -> Callable[..., list]:
+    def build(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+        ref = _reference(kind, options, input_shape)
+        module = _modules()["rnn"](
+            TORCH_RNN_MODE[kind],
+            ref.n_in,
+            ref.units,
+            ref.params["b"].shape,
+            return_sequences=ref.return_sequences,
+            dtype=dtype,
+        )
+        return [module]
+
+    return build
+
+
+def _gru_unsupported(options: dict[str, Any], input_shape: tuple[int, ...]) -> str | None:
+    if not options["reset_after"]:
+        return (
+            "GRU with reset_after=False (the reset gate before the recurrent matmul, Keras "
+            "only): torch's GRU applies it after"
+        )
+    return None
+
+
+def _attention(torch: Any, options: dict[str, Any], input_shape: tuple[int, ...], dtype: Any):
+    module = _modules()["attention"](
+        input_shape[-1],
+        options["num_heads"],
+        options["key_dim"],
+        options["causal"],
+        return_sequences=options["return_sequences"],
+        dtype=dtype,
+    )
+    return [module]
+
+
+def _attention_unsupported(options: dict[str, Any], input_shape: tuple[int, ...]) -> str | None:
+    heads, key_dim, size = options["num_heads"], options["key_dim"], input_shape[-1]
+    if heads * key_dim != size:
+        return (
+            f"attention with num_heads * key_dim = {heads * key_dim} != the input size {size}: "
+            "torch's multi-head attention splits embed_dim into heads (key_dim = D / heads)"
+        )
+    return None
+
+
+def torch_in_proj(params: dict[str, Array]) -> tuple[Array, Array]:
+    """``nn.MultiheadAttention``'s packed ``in_proj_weight (3E, D)`` and ``in_proj_bias (3E,)``
+    from a reference attention layer's ``Wq, Wk, Wv (D, heads, key_dim)`` and biases."""
+    weight = np.concatenate([params[n].reshape(len(params[n]), -1).T for n in ("Wq", "Wk", "Wv")])
+    bias = np.concatenate([params[n].reshape(-1) for n in ("bq", "bk", "bv")])
+    return weight, bias
+
+
 _RUNNING = {"running_mean": "running_mean", "running_var": "running_var"}
 
 # reference layer kind -> its torch translation; parameter names map in layer order
@@ -278,6 +435,14 @@ LAYERS: dict[str, TorchLayer] = {
     "layernorm": TorchLayer(_layernorm, _same, _same),
     "dropout": TorchLayer(_dropout, _same, _same),
     "embedding": TorchLayer(_embedding, _same, _same),
+    "simple_rnn": TorchLayer(
+        _rnn("simple_rnn"), _rnn_to_torch("simple_rnn"), _rnn_from_torch("simple_rnn")
+    ),
+    "lstm": TorchLayer(_rnn("lstm"), _rnn_to_torch("lstm"), _rnn_from_torch("lstm")),
+    "gru": TorchLayer(
+        _rnn("gru"), _rnn_to_torch("gru"), _rnn_from_torch("gru"), unsupported=_gru_unsupported
+    ),
+    "attention": TorchLayer(_attention, _same, _same, unsupported=_attention_unsupported),
 }
 # reference parameter name -> torch attribute name, per kind
 TORCH_NAMES: dict[str, dict[str, str]] = {
@@ -287,4 +452,6 @@ TORCH_NAMES: dict[str, dict[str, str]] = {
     "batchnorm": {"gamma": "weight", "beta": "bias"},
     "layernorm": {"gamma": "weight", "beta": "bias"},
     "embedding": {"W": "weight"},
+    **{kind: {"W": "weight_ih", "U": "weight_hh", "b": "bias"} for kind in GATE_ORDER},
+    "attention": {n: n for n in ("Wq", "Wk", "Wv", "bq", "bk", "bv", "Wo", "bo")},
 }

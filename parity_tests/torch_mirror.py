@@ -275,7 +275,7 @@ class TorchAdapter(Adapter):
         if missing:
             return f"layer kind(s) {', '.join(missing)}"
         for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
-            reason = LAYERS[lay.kind].unsupported(dict(ref.options))
+            reason = LAYERS[lay.kind].unsupported(dict(ref.options), ref.input_shape)
             if reason:
                 return reason
         return supports(spec)

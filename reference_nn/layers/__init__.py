@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import check_choice
+from .attention import Attention
 from .avgpool2d import AvgPool2D
 from .base import Layer
 from .batchnorm import BatchNorm
@@ -19,8 +20,11 @@ from .dense import Dense, dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
+from .gru import GRU
 from .layernorm import LayerNorm
+from .lstm import LSTM
 from .maxpool2d import MaxPool2D
+from .simple_rnn import SimpleRNN
 
 LAYER_KINDS: dict[str, type[Layer]] = {
     Dense.kind: Dense,
@@ -33,6 +37,10 @@ LAYER_KINDS: dict[str, type[Layer]] = {
     LayerNorm.kind: LayerNorm,
     Dropout.kind: Dropout,
     Embedding.kind: Embedding,
+    SimpleRNN.kind: SimpleRNN,
+    LSTM.kind: LSTM,
+    GRU.kind: GRU,
+    Attention.kind: Attention,
 }
 
 
@@ -42,7 +50,10 @@ def build_layer(kind: str, input_shape: tuple[int, ...], dtype: Any, **options: 
 
 
 __all__ = [
+    "GRU",
     "LAYER_KINDS",
+    "LSTM",
+    "Attention",
     "AvgPool2D",
     "BatchNorm",
     "Conv1D",
@@ -54,6 +65,7 @@ __all__ = [
     "Layer",
     "LayerNorm",
     "MaxPool2D",
+    "SimpleRNN",
     "build_layer",
     "dense",
 ]

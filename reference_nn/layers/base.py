@@ -33,6 +33,10 @@ class Layer:
     OPTIONS: ClassVar[Mapping[str, Option]] = {}
     weight_names: ClassVar[tuple[str, ...]] = ()
     bias_names: ClassVar[tuple[str, ...]] = ()
+    # parameters whose gradient is identically zero by the layer's mathematics (attention's key
+    # bias): any computed value is rounding noise, so a comparison measures it against the
+    # whole network's gradient, not against itself
+    zero_gradient_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, input_shape: tuple[int, ...], dtype: Any = np.float64, **options: Any):
         self.input_shape = tuple(int(n) for n in input_shape)
