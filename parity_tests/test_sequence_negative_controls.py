@@ -129,3 +129,20 @@ def test_a_two_bias_gradient_split_between_the_rows_is_caught(torch, monkeypatch
     monkeypatch.setattr(LSTM, "backward", halved)
     bad = _bad(case, "torch")
     assert ("grads", "0.b") in bad and ("grads", "0.W") not in bad
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"], indirect=True)
+def test_the_first_divergence_names_the_recurrent_layers_backward(framework, monkeypatch):
+    """The divergence locator on a sequence network: a dropped carry is a backward error of
+    layer 0 at step 1 (its incoming gradient agrees; its weight gradients do not)."""
+    from parity_tests.divergence import explain_case
+
+    original = LSTM.step_backward
+
+    def no_carry(*args):
+        dz, carry = original(*args)
+        return dz, np.zeros_like(carry)
+
+    monkeypatch.setattr(LSTM, "step_backward", staticmethod(no_carry))
+    message = explain_case(LSTM_CASE, framework)
+    assert message.startswith("first divergence at step 1, layer 0 (backward)"), message

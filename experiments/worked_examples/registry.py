@@ -10,6 +10,7 @@ from .digits_cnn import digits_cnn
 from .example import WorkedExample
 from .fixed import fixed_2_3_2
 from .logistic_l2 import logistic_l2_4_layer
+from .sequence_rnn import sequence_rnn
 from .trajectory import Progress, Trajectory, run
 from .xor import xor_3_4_1
 
@@ -21,6 +22,7 @@ EXAMPLES: dict[str, Callable[[], WorkedExample]] = {
     "logistic_l2_4_layer": logistic_l2_4_layer,
     "fixed_2_3_2": fixed_2_3_2,
     "digits_cnn": digits_cnn,
+    "sequence_rnn": sequence_rnn,
 }
 
 # Worked examples that live elsewhere (listed by the command, run by their own command).
