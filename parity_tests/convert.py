@@ -8,8 +8,15 @@ parameter, so that :mod:`.check_model` can run your model itself, not a copy.
 Layer kinds are looked up in tables, one entry per kind:
 
 * ``TORCH_MODULES``: ``type(module).__name__`` -> a converter that reads that module (and the
-  activation module after it, if any) into one reference layer;
-* ``KERAS_LAYERS``: ``type(layer).__name__`` -> the same for Keras layers;
+  activation module after it, if any) into one reference layer: ``Linear``, ``LayerNorm``,
+  ``Embedding``, ``Flatten`` (torch's convolution, pooling and recurrent modules are
+  channels-first or return tuples, so a ``Sequential`` of them is not the reference's
+  network);
+* ``KERAS_LAYERS``: ``type(layer).__name__`` -> the same for Keras layers: ``Dense``,
+  ``Conv1D``, ``Conv2D``, ``MaxPooling2D``, ``AveragePooling2D``, ``Flatten``,
+  ``LayerNormalization``, ``Embedding``, ``SimpleRNN``, ``LSTM``, ``GRU`` (Keras' layouts are
+  the reference's, so parameters copy as they are; an option the reference does not compute,
+  e.g. ``channels_first`` or a recurrent dropout, is refused by name);
 * ``TORCH_ACTIVATIONS`` / ``KERAS_ACTIVATIONS``: activation modules / functions -> the
   reference activation and its options.
 
@@ -106,9 +113,53 @@ def _torch_linear(modules: list[Any], i: int, input_shape: tuple[int, ...]) -> P
     return Piece(_dense_options(linear.out_features, activation, bias), params, slots, consumed)
 
 
+def _torch_layernorm(modules: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    norm = modules[i]
+    if tuple(norm.normalized_shape) != input_shape[-1:] or not norm.elementwise_affine:
+        raise ConversionError(
+            f"torch position {i}: LayerNorm{tuple(norm.normalized_shape)} (affine="
+            f"{norm.elementwise_affine}): the reference normalises the last axis, with gamma "
+            "and beta"
+        )
+    if getattr(norm, "bias", None) is None:
+        raise ConversionError(f"torch position {i}: LayerNorm without a bias is not converted")
+    params = {n: getattr(norm, a).detach().numpy().copy() for n, a in _TORCH_GAMMA_BETA.items()}
+    slots = {n: (norm, a) for n, a in _TORCH_GAMMA_BETA.items()}
+    return Piece(LayerSpec("layernorm", {"epsilon": float(norm.eps)}), params, slots, 1)
+
+
+_TORCH_GAMMA_BETA = {"gamma": "weight", "beta": "bias"}
+
+
+def _torch_embedding(modules: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    emb = modules[i]
+    if emb.padding_idx is not None or emb.max_norm is not None:
+        raise ConversionError(
+            f"torch position {i}: Embedding with padding_idx or max_norm is not converted"
+        )
+    options = {"input_dim": int(emb.num_embeddings), "output_dim": int(emb.embedding_dim)}
+    params = {"W": emb.weight.detach().numpy().copy()}
+    return Piece(LayerSpec("embedding", options), params, {"W": (emb, "weight")}, 1)
+
+
+def _torch_flatten(modules: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    """Every module read here keeps the features last (no channels-first convolution is
+    converted), so torch's row-major flatten is the reference's order."""
+    flat = modules[i]
+    if (flat.start_dim, flat.end_dim) != (1, -1):
+        raise ConversionError(
+            f"torch position {i}: Flatten({flat.start_dim}, {flat.end_dim}): the reference "
+            "flattens every axis but the batch"
+        )
+    return Piece(LayerSpec("flatten", {}), {}, {}, 1)
+
+
 # torch module class name -> converter (modules, position, input shape) -> Piece
 TORCH_MODULES: dict[str, Callable[[list[Any], int, tuple[int, ...]], Piece]] = {
     "Linear": _torch_linear,
+    "LayerNorm": _torch_layernorm,
+    "Embedding": _torch_embedding,
+    "Flatten": _torch_flatten,
 }
 
 
@@ -116,8 +167,11 @@ def _torch_input_shape(modules: list[Any]) -> tuple[int, ...]:
     first = modules[0]
     if hasattr(first, "in_features"):
         return (int(first.in_features),)
+    if type(first).__name__ == "LayerNorm":
+        return tuple(int(n) for n in first.normalized_shape)
     raise ConversionError(
-        f"cannot tell the input shape from {type(first).__name__}; pass input_shape="
+        f"cannot tell the input shape from {type(first).__name__}; pass input_shape= (for an "
+        "Embedding: the sequence length, as (L,))"
     )
 
 
@@ -223,9 +277,129 @@ def _keras_dense(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Pie
     return Piece(_dense_options(int(dense.units), activation, bias), params, slots, consumed)
 
 
+def _refuse_unless(layer: Any, where: str, **expected: Any) -> None:
+    """One line naming the first attribute of ``layer`` that differs from what the reference
+    computes (``data_format="channels_last"``, ``dropout=0``...)."""
+    for attr, value in expected.items():
+        got = getattr(layer, attr, value)
+        if got != value and not (isinstance(value, tuple) and tuple(np.ravel(got)) == value):
+            raise ConversionError(
+                f"{where}: {attr}={got!r} is not converted (the reference computes {value!r})"
+            )
+
+
+def _keras_weights(layer: Any, names: dict[str, str]) -> tuple[dict, dict]:
+    """Parameters (reference name -> value, the Keras layout is the reference's) and slots
+    (reference name -> (layer, dotted attribute)) for ``names`` {"W": "cell.kernel", ...}."""
+    from operator import attrgetter
+
+    params, slots = {}, {}
+    for short, attr in names.items():
+        variable = attrgetter(attr)(layer)
+        if variable is not None:
+            params[short] = np.array(variable.numpy())
+            slots[short] = (layer, attr)
+    return params, slots
+
+
+def _keras_conv(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    conv = layers[i]
+    where = f"layer {i} ({conv.name})"
+    _refuse_unless(conv, where, data_format="channels_last", groups=1, kernel_regularizer=None)
+    kind = "conv1d" if type(conv).__name__ == "Conv1D" else "conv2d"
+    activation, options = _keras_activation_fn(conv.activation, where)
+    spec = LayerSpec(
+        kind,
+        {
+            "filters": int(conv.filters),
+            "kernel_size": [int(k) for k in conv.kernel_size],
+            "strides": [int(k) for k in conv.strides],
+            "padding": str(conv.padding),
+            "dilation_rate": [int(k) for k in conv.dilation_rate],
+            "use_bias": bool(conv.use_bias),
+            "activation": activation,
+            "activation_options": options,
+        },
+    )
+    return Piece(spec, *_keras_weights(conv, {"W": "kernel", "b": "bias"}), 1)
+
+
+def _keras_pool(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    pool = layers[i]
+    _refuse_unless(pool, f"layer {i} ({pool.name})", data_format="channels_last")
+    kind = "maxpool2d" if type(pool).__name__ == "MaxPooling2D" else "avgpool2d"
+    options = {
+        "pool_size": [int(k) for k in pool.pool_size],
+        "strides": [int(k) for k in pool.strides],  # Keras fills in the pool size for None
+        "padding": str(pool.padding),
+    }
+    return Piece(LayerSpec(kind, options), {}, {}, 1)
+
+
+def _keras_flatten(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    _refuse_unless(layers[i], f"layer {i} ({layers[i].name})", data_format="channels_last")
+    return Piece(LayerSpec("flatten", {}), {}, {}, 1)
+
+
+def _keras_layernorm(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    norm = layers[i]
+    where = f"layer {i} ({norm.name})"
+    rank = len(input_shape) + 1  # with the batch axis
+    if [int(a) % rank for a in np.ravel(norm.axis)] != [rank - 1]:
+        raise ConversionError(
+            f"{where}: axis={norm.axis!r}: the reference normalises the last axis"
+        )
+    _refuse_unless(norm, where, center=True, scale=True, rms_scaling=False)
+    spec = LayerSpec("layernorm", {"epsilon": float(norm.epsilon)})
+    return Piece(spec, *_keras_weights(norm, {"gamma": "gamma", "beta": "beta"}), 1)
+
+
+def _keras_embedding(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    emb = layers[i]
+    _refuse_unless(emb, f"layer {i} ({emb.name})", mask_zero=False)
+    options = {"input_dim": int(emb.input_dim), "output_dim": int(emb.output_dim)}
+    return Piece(LayerSpec("embedding", options), *_keras_weights(emb, {"W": "embeddings"}), 1)
+
+
+def _keras_recurrent(layers: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
+    rnn = layers[i]
+    where = f"layer {i} ({rnn.name})"
+    cell = rnn.cell
+    _refuse_unless(rnn, where, return_state=False, go_backwards=False, stateful=False)
+    _refuse_unless(cell, where, dropout=0, recurrent_dropout=0, use_bias=True)
+    if (
+        getattr(cell.activation, "__name__", "") != "tanh"
+        or getattr(getattr(cell, "recurrent_activation", None), "__name__", "sigmoid") != "sigmoid"
+    ):
+        raise ConversionError(
+            f"{where}: activations other than tanh (and sigmoid gates) are not converted"
+        )
+    kind = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}[type(rnn).__name__]
+    options: dict[str, Any] = {
+        "units": int(cell.units),
+        "return_sequences": bool(rnn.return_sequences),
+    }
+    if kind == "gru":
+        options["reset_after"] = bool(cell.reset_after)
+    else:
+        options["convention"] = "keras"  # one bias
+    names = {"W": "cell.kernel", "U": "cell.recurrent_kernel", "b": "cell.bias"}
+    return Piece(LayerSpec(kind, options), *_keras_weights(rnn, names), 1)
+
+
 # Keras layer class name -> converter (layers, position, input shape) -> Piece
 KERAS_LAYERS: dict[str, Callable[[list[Any], int, tuple[int, ...]], Piece]] = {
     "Dense": _keras_dense,
+    "Conv1D": _keras_conv,
+    "Conv2D": _keras_conv,
+    "MaxPooling2D": _keras_pool,
+    "AveragePooling2D": _keras_pool,
+    "Flatten": _keras_flatten,
+    "LayerNormalization": _keras_layernorm,
+    "Embedding": _keras_embedding,
+    "SimpleRNN": _keras_recurrent,
+    "LSTM": _keras_recurrent,
+    "GRU": _keras_recurrent,
 }
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from parity_tests import from_keras, from_torch, registry
+from parity_tests.cases import Case
 from parity_tests.convert import KERAS_LAYERS, TORCH_MODULES, ConversionError
 from reference_nn import ACTIVATIONS, LayerSpec, NetworkSpec
 
@@ -55,9 +56,141 @@ def _same_params(a, b):
         assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
 
 
+def _layer(kind, **options):
+    return LayerSpec(kind, options)
+
+
+HEAD = LayerSpec.dense(2, "softmax")
+FLAT = _layer("flatten")
+CONV = _layer(
+    "conv2d",
+    filters=3,
+    kernel_size=[3, 2],
+    strides=[1, 1],
+    padding="same",
+    dilation_rate=[1, 1],
+    activation="tanh",
+)
+RNN = {"units": 3, "return_sequences": False}
+# every other layer kind a converter reads: kind -> (input shape, layers); explicit lists for
+# the per-axis options (a converter reads Keras' tuples, (3, 3), never the shorthand 3)
+LAYER_KIND_SPECS = {
+    "conv2d": ((6, 5, 2), (CONV, FLAT, HEAD)),
+    "conv1d": (
+        (7, 2),
+        (
+            _layer(
+                "conv1d",
+                filters=2,
+                kernel_size=[3],
+                strides=[2],
+                padding="valid",
+                dilation_rate=[1],
+                use_bias=False,
+                activation="relu",
+            ),
+            FLAT,
+            HEAD,
+        ),
+    ),
+    "maxpool2d": (
+        (6, 6, 2),
+        (CONV, _layer("maxpool2d", pool_size=[2, 2], strides=[2, 2], padding="valid"), FLAT, HEAD),
+    ),
+    "avgpool2d": (
+        (5, 5, 2),
+        (CONV, _layer("avgpool2d", pool_size=[2, 3], strides=[1, 2], padding="same"), FLAT, HEAD),
+    ),
+    "layernorm": ((3,), (LayerSpec.dense(4, "tanh"), _layer("layernorm", epsilon=1e-3), HEAD)),
+    "embedding": ((4,), (_layer("embedding", input_dim=5, output_dim=3), FLAT, HEAD)),
+    "simple_rnn": ((5, 2), (_layer("simple_rnn", convention="keras", **RNN), HEAD)),
+    "lstm": (
+        (5, 2),
+        (_layer("lstm", convention="keras", units=3, return_sequences=True), FLAT, HEAD),
+    ),
+    "gru": ((5, 2), (_layer("gru", reset_after=False, **RNN), HEAD)),
+    "gru-reset_after": ((5, 2), (_layer("gru", reset_after=True, **RNN), HEAD)),
+}
+# the kinds torch's converter reads besides dense (torch's own modules, no layout change)
+TORCH_KIND_SPECS = {
+    "layernorm": LAYER_KIND_SPECS["layernorm"],
+    "embedding": LAYER_KIND_SPECS["embedding"],
+    "layernorm-first": ((4,), (_layer("layernorm", epsilon=1e-5), HEAD)),
+}
+
+
+def _kind_spec(shape, layers, dtype):
+    return NetworkSpec(
+        shape, layers, loss="cce", optimizer="sgd", optimizer_options={"lr": 0.1}, dtype=dtype
+    )
+
+
+def _inputs(spec, seed):
+    """The parity cases' inputs for ``spec`` (indices for an embedding first)."""
+    return Case("inputs", spec, seed).materialize()[0]
+
+
 def test_every_converter_is_exercised():
-    assert set(TORCH_MODULES) == {"Linear"} and set(KERAS_LAYERS) == {"Dense"}
-    assert set(KIND_SPECS) == {"dense"}  # one entry per reference kind the converters read
+    keras_kinds = {"dense", *(name.split("-")[0] for name in LAYER_KIND_SPECS), "flatten"}
+    read = {lay.kind for _, layers in LAYER_KIND_SPECS.values() for lay in layers} | {"dense"}
+    assert keras_kinds == read
+    assert set(KERAS_LAYERS) == {
+        "Dense", "Conv1D", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten",
+        "LayerNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
+    }  # fmt: skip
+    assert set(TORCH_MODULES) == {"Linear", "LayerNorm", "Embedding", "Flatten"}
+    assert set(KIND_SPECS) == {"dense"}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(LAYER_KIND_SPECS))
+def test_keras_round_trip_of_every_layer_kind(keras, name, dtype):
+    """The Keras adapter's model of the spec (plain Keras layers) converts back to the spec
+    and its parameters, and the rebuilt model computes the same outputs."""
+    spec = _kind_spec(*LAYER_KIND_SPECS[name], dtype)
+    params = spec.init_parameters(seed=3)
+    built = registry.get("keras").build(spec, params)
+    converted = from_keras(built.model, loss="cce", optimizer="sgd", optimizer_options={"lr": 0.1})
+    _same_spec(spec, converted.spec)
+    _same_params(params, converted.params)
+    X = _inputs(spec, 4)
+    again = registry.get("keras").build(converted.spec, converted.params)
+    np.testing.assert_array_equal(again.model(X).numpy(), built.model(X).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(TORCH_KIND_SPECS))
+def test_torch_round_trip_of_every_layer_kind(torch, name, dtype):
+    spec = _kind_spec(*TORCH_KIND_SPECS[name], dtype)
+    params = spec.init_parameters(seed=3)
+    built = registry.get("torch").build(spec, params)
+    converted = from_torch(
+        built.model,
+        loss="cce",
+        optimizer="sgd",
+        optimizer_options={"lr": 0.1},
+        input_shape=spec.input_shape,
+    )
+    _same_spec(spec, converted.spec)
+    _same_params(params, converted.params)
+    X = torch.from_numpy(_inputs(spec, 4))
+    again = registry.get("torch").build(converted.spec, converted.params)
+    assert np.array_equal(again.model(X).detach().numpy(), built.model(X).detach().numpy())
+
+
+def test_keras_options_the_reference_does_not_compute_are_refused_by_name(keras):
+    cases = [
+        (keras.layers.Conv2D(2, 3, data_format="channels_first"), (2, 6, 6), "data_format"),
+        (keras.layers.LSTM(3, go_backwards=True), (5, 2), "go_backwards"),
+        (keras.layers.GRU(3, recurrent_dropout=0.1), (5, 2), "recurrent_dropout"),
+        (keras.layers.SimpleRNN(3, activation="relu"), (5, 2), "activations other than tanh"),
+        (keras.layers.LayerNormalization(rms_scaling=True), (4,), "rms_scaling"),
+        (keras.layers.Embedding(5, 2, mask_zero=True), (4,), "mask_zero"),
+    ]
+    for layer, shape, what in cases:
+        model = keras.Sequential([keras.Input(shape), layer])
+        with pytest.raises(ConversionError, match=what):
+            from_keras(model)
 
 
 @pytest.mark.parametrize("kind, i, dtype", CASES)
