@@ -193,3 +193,40 @@ def test_explain_locates_a_planted_change_in_the_framework(recorded, capsys, mon
     assert "CHANGED parity/tanh-mse-sgd-float64 [torch] forward|output" in out
     assert "CHANGED parity/tanh-mse-sgd-float64 [numpy]" not in out
     assert "first divergence at step 1, layer 1 (forward)" in out
+
+
+def _plant(folder: Path, fw: str, key: str, factor: float) -> None:
+    with np.load(folder / f"{fw}.npz") as data:
+        arrays = dict(data)
+    arrays[key] = arrays[key] * factor
+    np.savez_compressed(folder / f"{fw}.npz", **arrays)
+
+
+def test_a_recording_for_this_platform_is_used_when_the_main_one_differs(
+    recorded, tmp_path, capsys
+):
+    """Another CPU rounds some tensors differently (the main recording, here planted), and
+    ``platforms/<label>`` holds this CPU's recording: the check uses it for the framework
+    whose tensors it matches, and says so; a move against every recording still fails."""
+    copy = _copy(recorded, tmp_path / "two")
+    (copy / baseline.PLATFORMS).mkdir()
+    here = _copy(recorded, copy / baseline.PLATFORMS / "this-cpu")
+    key = f"parity/tanh-mse-sgd-float64{SEP}step_20{SEP}1.W"
+    _plant(copy, "torch", key, 1 + 1e-15)  # the "other CPU": a few ulps off
+    result = check(copy)
+    assert result.changes == [] and result.matched == {"numpy": "main", "torch": "this-cpu"}
+    assert main(["baseline", "check", str(copy)]) == 0
+    assert "torch: checked against the recording for platform 'this-cpu'" in capsys.readouterr().out
+
+    _plant(here, "torch", key, 1 + 1e-6)  # and this CPU's own recording moved too
+    result = check(copy)
+    assert [(c.framework, c.tensor) for c in result.changes] == [("torch", f"step_20{SEP}1.W")]
+
+
+def test_a_platform_recording_of_other_items_is_refused(recorded, tmp_path):
+    copy = _copy(recorded, tmp_path / "mixed")
+    (copy / baseline.PLATFORMS).mkdir()
+    other = copy / baseline.PLATFORMS / "other"
+    record(other, select(baseline.all_items(housing_epochs=0), FILTERS[:1]), ["numpy"])
+    with pytest.raises(BaselineError, match="records other items"):
+        check(copy)
