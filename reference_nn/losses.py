@@ -49,15 +49,27 @@ class Loss:
         check_same_shape(p, y)
         if p.ndim != 2:
             raise ShapeError(f"predictions must be 2-D (N, n_out), got shape {p.shape}")
+        self._check_values(p, y)
+
+    def _check_values(self, p: Array, y: Array) -> None:
+        """What a loss needs of the values (predictions inside (0, 1)...): checked on every
+        call, ``fit``'s steps included, where the shapes are checked once per ``fit``."""
 
     def value(self, p: Array, y: Array) -> np.floating[Any]:
         self._check(p, y)
-        total = self.elementwise_value(p, y).sum()
-        return p.dtype.type(total / _divisor(y, self.reduction))
+        return self._value(p, y)
 
     def gradient(self, p: Array, y: Array) -> Array:
         """``dL/dp``, the same shape as ``p``."""
         self._check(p, y)
+        return self._gradient(p, y)
+
+    # without checks: for a caller that made them (``fit``: shapes once, values per step)
+    def _value(self, p: Array, y: Array) -> np.floating[Any]:
+        total = self.elementwise_value(p, y).sum()
+        return p.dtype.type(total / _divisor(y, self.reduction))
+
+    def _gradient(self, p: Array, y: Array) -> Array:
         return self.elementwise_gradient(p, y) / p.dtype.type(_divisor(y, self.reduction))
 
     def __repr__(self) -> str:
@@ -131,8 +143,7 @@ class BinaryCrossEntropy(Loss):
             out["epsilon"] = self.epsilon
         return out
 
-    def _check(self, p: Array, y: Array) -> None:
-        super()._check(p, y)
+    def _check_values(self, p: Array, y: Array) -> None:
         _check_unit_interval(p, "predictions")
         _check_unit_interval(y, "targets")
         if self.clip == "none" and p.size and (p.min() <= 0 or p.max() >= 1):
@@ -173,8 +184,7 @@ class BinaryCrossEntropyWithLogits(Loss):
 
     name = "bce_logits"
 
-    def _check(self, p: Array, y: Array) -> None:
-        super()._check(p, y)
+    def _check_values(self, p: Array, y: Array) -> None:
         _check_unit_interval(y, "targets")
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
@@ -211,8 +221,7 @@ class CategoricalCrossEntropy(Loss):
             out["epsilon"] = self.epsilon
         return out
 
-    def _check(self, p: Array, y: Array) -> None:
-        super()._check(p, y)
+    def _check_values(self, p: Array, y: Array) -> None:
         _check_target_rows(y, self.name)
         if p.size and p.min() < 0:
             raise ValueError("cce needs non-negative predictions (probabilities)")
@@ -265,8 +274,7 @@ class CategoricalCrossEntropyWithLogits(Loss):
     name = "cce_logits"
     reduction = "batch_mean"
 
-    def _check(self, p: Array, y: Array) -> None:
-        super()._check(p, y)
+    def _check_values(self, p: Array, y: Array) -> None:
         _check_target_rows(y, self.name)
 
     def elementwise_value(self, p: Array, y: Array) -> Array:

@@ -242,12 +242,15 @@ class Sequential:
     def _backward(self, y: Array) -> dict[str, Array]:
         """``backward`` for targets already checked against the last output."""
         assert self._output is not None
-        grad = self.loss.gradient(self._output, y)
+        return self._backward_from(self.loss.gradient(self._output, y), len(y))
+
+    def _backward_from(self, grad: Array, batch_size: int) -> dict[str, Array]:
+        """The layers' backward passes from ``grad = dL/d(output)``; the penalty's gradient."""
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         grads = {name: layer.grads[key] for name, layer, key in self._slots}
         if self.regularizer is not None:
-            for name, g in self.regularizer.gradients(self._weights(), len(y)).items():
+            for name, g in self.regularizer.gradients(self._weights(), batch_size).items():
                 grads[name] = grads[name] + g
         return grads
 
@@ -260,7 +263,10 @@ class Sequential:
         """``loss_and_gradients`` for data already checked: ``fit`` validates ``X`` and ``y``
         once, then takes this path for every step (the same arithmetic, no checks)."""
         output = self._forward(X)
-        return self._loss_value(output, y), self._backward(y)
+        loss = self.loss
+        loss._check_values(output, y)  # shapes were checked once; values change every step
+        value = self.dtype.type(loss._value(output, y) + self._penalty(len(y)))
+        return value, self._backward_from(loss._gradient(output, y), len(y))
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(map(repr, self.layers))

@@ -7,6 +7,7 @@ same samples in the same batches in the same order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,13 +166,19 @@ def _train_epoch(
     mean weighted by batch size) to ``history``."""
     total = 0.0
     for step, start in enumerate(range(0, len(order), batch)):
-        idx = order[start : start + batch]
-        loss, grads = network._loss_and_gradients(X[idx], y[idx])
-        if not np.isfinite(loss):
-            raise TrainingDivergedError(epoch, step, float(loss))
+        if batch == 1:  # one sample: a view of its row, not a gathered copy (same values)
+            i = order[start]
+            Xb, yb = X[i : i + 1], y[i : i + 1]
+        else:
+            idx = order[start : start + batch]
+            Xb, yb = X[idx], y[idx]
+        loss, grads = network._loss_and_gradients(Xb, yb)
+        value = float(loss)
+        if not math.isfinite(value):
+            raise TrainingDivergedError(epoch, step, value)
         # the first step of a fit checks names, shapes and dtypes; they cannot change after it
         optimizer.step(params, grads, validate=optimizer.iterations == 0)
-        total += float(loss) * len(idx)
+        total += value * len(yb)
     history.loss.append(total / len(order))
     # The loss above is checked before each update, so the last update of the epoch (the
     # last of the run, in particular) is checked here: its parameters must be finite.
