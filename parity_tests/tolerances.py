@@ -137,6 +137,29 @@ def tolerance(
 #   layernorm
 # ==================  ===============================  ===============================
 #
+#
+# Sequence kinds: the 11 sequence variants of LAYER_VARIANTS, each with 10 seeds (1000-1009) per
+# dtype, against torch 2.13 (140 cases) and Keras 3.15 / TF 2.21 (160 cases), 2026-12-01;
+# the worst over both frameworks, forward / loss / grads / steps:
+#
+# ==========  =========================================  =========================================
+# kind        float64                                    float32
+# ==========  =========================================  =========================================
+# simple_rnn  1.4e-16 / 2.4e-16 / 7.9e-16 / 6.4e-16      1.3e-07 / 1.1e-07 / 5.0e-07 / 4.9e-07
+# lstm        1.6e-16 / 2.0e-16 / 8.3e-16 / 4.1e-16      1.1e-07 / 1.8e-07 / 7.6e-07 / 2.2e-07
+# gru         1.5e-16 / 2.7e-16 / 9.6e-16 / 6.3e-16      1.2e-07 / 1.8e-07 / 6.4e-07 / 2.8e-07
+# attention   1.5e-16 / 2.9e-16 / 8.9e-16 / 9.7e-16      1.2e-07 / 2.2e-07 / 5.0e-07 / 4.6e-07
+# ==========  =========================================  =========================================
+#
+# All inside the dense limits by a factor of 30 or more, so the sequence kinds use TOLERANCES
+# unchanged.  Two causes found on the way, neither a tolerance: Keras' attention scale is
+# cast through float32 on TensorFlow (4.7e-10 in float64 until the adapter passed it as a
+# NumPy float64; test_sequence_known_differences shows it), and attention's key bias has a
+# gradient that is zero by the mathematics (its computed value is rounding noise, ~1e-17), so
+# it is measured against the norm of the whole gradient (Layer.zero_gradient_names,
+# compare_runs' ``noise``), not against itself.  Its planted errors (the sequence negative
+# controls) are 1e-2 and larger.
+#
 # Every kind case and every random CNN without a normalisation layer stays inside the dense
 # limits above (TOLERANCES, unchanged) by a factor of 10 or more.  Random CNNs with a batchnorm
 # or layernorm do not, for a reason of conditioning, not of formula: a normalisation layer's
