@@ -1,10 +1,24 @@
 """The JAX adapter: a spec as pure ``jax.numpy`` functions, gradients by ``jax.grad``, the
 optimizers of :mod:`.optim_jax` (optax where it computes exactly the formulation).
 
-Layouts: the reference's (``W`` is ``(n_in, n_out)``); each layer kind is one entry of
-``LAYERS`` in :mod:`.jax_layers`.  Losses are written out in ``jax.numpy`` from each loss's
+Layouts: the reference's (``W`` is ``(n_in, n_out)``, tensors channels-last); each layer kind
+is one entry of ``LAYERS`` in :mod:`.jax_layers`, and every kind of the reference has one
+(dense, conv1d, conv2d, maxpool2d, avgpool2d, flatten, batchnorm in both conventions,
+layernorm, dropout, embedding, simple_rnn, lstm, gru with either reset placement, attention).
+A spec is refused (``unsupported``, with the reason) only for a layer kind without an entry,
+an entry's own reason, an activation or an optimizer formulation JAX has no equivalent of.
+Losses are written out in ``jax.numpy`` from each loss's
 definition (elementwise value, summed, divided by the reduction's divisor), with every option
 of the reference: Keras's clipping, torch's log clamp at -100, Keras's renormalisation.
+
+State and host inputs.  Batch norm's running statistics are non-trainable state: the model
+carries them beside the parameters (``state()``), passes them into every step and takes the
+updated values out of the ``jax.grad`` pass as auxiliary output (a training call moves them,
+``forward_backward`` too, as in the reference and torch).  Dropout masks are the reference's
+(same seed, one draw per training call), drawn on the host before each call and passed in as
+arguments, so a step still compiles, and the compiled scan takes every step's masks drawn in
+step order up front (the masks the eager steps would draw).  ``predict`` runs in inference
+mode: running statistics, no dropout.
 
 float64: JAX makes 64-bit arrays only with ``jax_enable_x64``; :func:`frameworks.jax`
 enables it once, when the adapter loads, before any array exists.  That is safe for float32
@@ -21,7 +35,10 @@ network of these shapes has run, another one (the matrix: hundreds of cases on t
 random architecture) would compile each of its ~100 primitives one by one, 10-12 s a case,
 where ``jax.jit`` of the step compiles them in one XLA module, ~3 s (measured on the busy
 2-core machine, 2026-11-23).  So the first model of a shape signature compiles its step, and
-later models of that signature run op by op (see ``_call_one``).  ``train`` from
+later models of that signature run op by op (see ``_call_one``) -- for dense networks only: a
+network with any other kind compiles its step for each shape it meets (~1-1.5 s each), since
+op by op a second conv network of the same shapes took 11 s and an LSTM one 20 s (its
+``lax.scan`` recompiles on every eager call), measured 2026-12-01.  ``train`` from
 ``COMPILE_FROM_STEPS`` steps is one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered
 batches (the housing epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001
 steps).
@@ -101,18 +118,33 @@ class JaxModel(Model):
         self.jnp = self.jax.numpy
         self.spec, self.dtype = spec, spec.np_dtype
         self.layers = [
-            (lay.kind, dict(ref.options))
+            (lay.kind, LAYERS[lay.kind].configure(ref))
             for lay, ref in zip(spec.layers, spec.build_layers(), strict=True)
         ]
+        # op by op only for dense networks (the matrix: see _call_one); any other kind compiles
+        self.dense_only = all(kind == "dense" for kind, _ in self.layers)
         self.names = spec.parameter_names()
         self.weights = set(spec.build_network().weight_names())
         self.loss_fn = _loss_fn(spec)
         self.optimizer = optim_jax.build(
             spec.optimizer, spec.build_optimizer().options(), prefer_optax=prefer_optax
         )
+        # non-trainable state by reference name ("1.running_mean"), carried beside the
+        # parameters; host inputs (dropout masks) drawn per training call, by layer index
+        self.state_ = {
+            f"{i}.{name}": self.jnp.asarray(value)
+            for i, (kind, config) in enumerate(self.layers)
+            for name, value in LAYERS[kind].state_init(config).items()
+        }
+        self.host_inputs = {
+            i: LAYERS[kind].host_input(config)  # type: ignore[misc]
+            for i, (kind, config) in enumerate(self.layers)
+            if LAYERS[kind].host_input is not None
+        }
         self.set_parameters(params)
         self._compiled: Any = None
         self._compiled_one: dict[tuple[Any, ...], Any] = {}  # by shape signature
+        self._predict: Any = None
 
     # ------------------------------------------------------------------ parameters
     def set_parameters(self, params: Params) -> None:
@@ -128,20 +160,61 @@ class JaxModel(Model):
             for name, value in self.params.items()
         }
 
+    def state(self) -> Params:
+        """Batch norm's running statistics by reference name (the reference's layout)."""
+        return {name: np.array(value) for name, value in self.state_.items()}
+
     def _layer(self, name: str) -> Any:
         return LAYERS[self.layers[int(name.split(".", 1)[0])][0]]
 
-    # ------------------------------------------------------------------ passes
-    def forward(self, params: dict[str, Any], X: Any, training: bool = True) -> Any:
-        a = X
-        for i, (kind, options) in enumerate(self.layers):
-            own = {k.split(".", 1)[1]: v for k, v in params.items() if k.split(".")[0] == str(i)}
-            a = LAYERS[kind].apply(options, own, a, training)
-        return a
+    # ------------------------------------------------------------------ host inputs
+    def _host(self, batch: int, draw: bool = True) -> dict[str, Array]:
+        """Every host input for one training call on ``batch`` samples, by network name
+        ("2.mask"): the next draw of each layer's source, or (``draw=False``) zeros of the
+        same shapes, nothing drawn."""
+        return {
+            f"{i}.{name}": value
+            for i, source in self.host_inputs.items()
+            for name, value in (source.draw(batch) if draw else source.like(batch)).items()
+        }
 
-    def objective(self, params: dict[str, Any], X: Any, y: Any) -> tuple[Any, Any]:
-        """(loss with the spec's L2 penalty, output): what ``jax.grad`` differentiates."""
-        out = self.forward(params, X)
+    def _host_steps(self, steps: int, batch: int, draw: bool = True) -> dict[str, Array]:
+        """The host inputs of ``steps`` training calls in order, stacked: ``(steps, ...)``."""
+        calls = [self._host(batch, draw) for _ in range(steps)]
+        return {name: np.stack([c[name] for c in calls]) for name in (calls[0] if calls else {})}
+
+    # ------------------------------------------------------------------ passes
+    def forward(
+        self,
+        params: dict[str, Any],
+        state: dict[str, Any],
+        host: dict[str, Any],
+        X: Any,
+        training: bool = True,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The output, and the state after this call (training: the updated running
+        statistics; inference: none, the state is unchanged)."""
+        a, new_state = X, {}
+        for i, (kind, config) in enumerate(self.layers):
+            layer = LAYERS[kind]
+            own = {
+                k.split(".", 1)[1]: v
+                for arrays in (params, state, host)
+                for k, v in arrays.items()
+                if k.split(".", 1)[0] == str(i)
+            }
+            if training and layer.state_update is not None:
+                update = layer.state_update(config, own, a)
+                new_state.update({f"{i}.{k}": v for k, v in update.items()})
+            a = layer.apply(config, own, a, training)
+        return a, new_state
+
+    def objective(
+        self, params: dict[str, Any], state: Any, host: Any, X: Any, y: Any
+    ) -> tuple[Any, Any]:
+        """(loss with the spec's L2 penalty, (output, new state)): what ``jax.grad``
+        differentiates, with respect to ``params`` only."""
+        out, new_state = self.forward(params, state, host, X)
         loss = self.loss_fn(out, y)
         reg = self.spec.regularizer
         if reg:  # keras l * sum(W^2) or course lam / (2m) * sum(W^2), weights only
@@ -149,64 +222,96 @@ class JaxModel(Model):
             for name in self.names:
                 if name in self.weights:
                     loss = loss + c * self.jnp.sum(params[name] ** 2)
-        return loss, out
+        return loss, (out, {**state, **new_state})
 
-    def _value_and_grad(self, params: Any, X: Any, y: Any) -> tuple[tuple[Any, Any], Any]:
-        return self.jax.value_and_grad(self.objective, has_aux=True)(params, X, y)
+    def _value_and_grad(
+        self, params: Any, state: Any, host: Any, X: Any, y: Any
+    ) -> tuple[tuple[Any, Any], Any]:
+        return self.jax.value_and_grad(self.objective, has_aux=True)(params, state, host, X, y)
 
-    def _one(self, params: Any, state: Any, X: Any, y: Any) -> tuple[Any, ...]:
-        """Output, loss and gradients at ``params``, and the parameters and optimizer state
-        after one step."""
-        (loss, out), grads = self._value_and_grad(params, X, y)
-        new_params, new_state = self.optimizer.update(params, grads, state)
-        return out, loss, grads, new_params, new_state
+    def _one(
+        self, params: Any, opt_state: Any, state: Any, host: Any, X: Any, y: Any
+    ) -> tuple[Any, ...]:
+        """Output, loss and gradients at ``params``, and the parameters, optimizer state and
+        non-trainable state after one step."""
+        (loss, (out, new_state)), grads = self._value_and_grad(params, state, host, X, y)
+        new_params, new_opt_state = self.optimizer.update(params, grads, opt_state)
+        return out, loss, grads, new_params, new_opt_state, new_state
 
     def _call_one(self, X: Array, y: Array) -> tuple[Any, ...]:
-        """:meth:`_one`, compiled whole (``jax.jit``) if this model compiled it for these
-        shapes or no model of this process has run them; op by op otherwise, when every
-        primitive's executable is already cached (see the module docstring)."""
+        """:meth:`_one` for one training call (its host inputs drawn), compiled whole
+        (``jax.jit``) if this model compiled it for these shapes, or the network has a kind
+        beyond dense, or no model of this process has run these shapes; op by op otherwise,
+        when every primitive's executable is already cached (see the module docstring)."""
         Xj, yj = self.jnp.asarray(X), self.jnp.asarray(y)
+        host = self._host(len(X))
         signature = (
             str(self.dtype),
             tuple((name, value.shape) for name, value in self.params.items()),
-            Xj.shape,
+            (Xj.shape, str(Xj.dtype)),
             yj.shape,
         )
         one = self._compiled_one.get(signature)
-        if one is None and signature not in _SEEN_SIGNATURES:
+        if one is None and (not self.dense_only or signature not in _SEEN_SIGNATURES):
             one = self._compiled_one[signature] = self.jax.jit(self._one)
         _SEEN_SIGNATURES.add(signature)
-        return (one or self._one)(self.params, self.opt_state, Xj, yj)
+        return (one or self._one)(self.params, self.opt_state, self.state_, host, Xj, yj)
 
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
-        out, loss, grads, _, _ = self._call_one(X, y)
+        # a training call, as the reference's: running statistics move, a dropout mask is drawn
+        out, loss, grads, _, _, self.state_ = self._call_one(X, y)
         by_name = {
             name: self._layer(name).from_jax(name.split(".", 1)[1], np.asarray(g))
             for name, g in grads.items()
         }
         return np.array(out), np.asarray(loss), by_name
 
-    def _step(self, carry: tuple[Any, Any], batch: tuple[Any, Any]) -> tuple[Any, Any]:
-        params, state = carry
-        (loss, _), grads = self._value_and_grad(params, *batch)
-        params, state = self.optimizer.update(params, grads, state)
-        return (params, state), loss
-
     def step(self, X: Array, y: Array) -> float:
-        _, loss, _, self.params, self.opt_state = self._call_one(X, y)
+        _, loss, _, self.params, self.opt_state, self.state_ = self._call_one(X, y)
         return float(loss)
 
+    def predict(self, X: Array) -> Array:
+        """The output in inference mode (running statistics, no dropout); nothing updated."""
+        if self._predict is None:
+            self._predict = self.jax.jit(
+                lambda params, state, X: self.forward(params, state, {}, X, training=False)[0]
+            )
+        return np.array(self._predict(self.params, self.state_, self.jnp.asarray(X)))
+
     # ------------------------------------------------------------------ compiled steps
-    def _scan(self, params: Any, state: Any, Xb: Any, Yb: Any) -> tuple[Any, Any, Any]:
-        (params, state), losses = self.jax.lax.scan(self._step, (params, state), (Xb, Yb))
-        return params, state, losses
+    def _step(self, carry: tuple[Any, Any, Any], batch: tuple[Any, ...]) -> tuple[Any, Any]:
+        params, opt_state, state = carry
+        X, y, host = batch
+        (loss, (_, state)), grads = self._value_and_grad(params, state, host, X, y)
+        params, opt_state = self.optimizer.update(params, grads, opt_state)
+        return (params, opt_state, state), loss
+
+    def _scan(
+        self, params: Any, opt_state: Any, state: Any, Xb: Any, Yb: Any, Hb: Any
+    ) -> tuple[Any, Any, Any, Any]:
+        (params, opt_state, state), losses = self.jax.lax.scan(
+            self._step, (params, opt_state, state), (Xb, Yb, Hb)
+        )
+        return params, opt_state, state, losses
+
+    def _scan_arguments(self, X: Array, y: Array, batches: Batches, draw: bool) -> tuple:
+        """The scan's arguments: the gathered batches and every step's host inputs (drawn in
+        step order, as the eager steps would draw them; zeros with ``draw=False``)."""
+        Hb = self._host_steps(len(batches), batches.shape[1], draw)
+        return (
+            self.params,
+            self.opt_state,
+            self.state_,
+            self.jnp.asarray(X[batches]),
+            self.jnp.asarray(y[batches]),
+            Hb,
+        )
 
     def _run_compiled(self, X: Array, y: Array, batches: Batches) -> Array:
         if self._compiled is None:
             self._compiled = self.jax.jit(self._scan)
-        self.params, self.opt_state, losses = self._compiled(
-            self.params, self.opt_state, self.jnp.asarray(X[batches]), self.jnp.asarray(y[batches])
-        )
+        args = self._scan_arguments(X, y, batches, draw=True)
+        self.params, self.opt_state, self.state_, losses = self._compiled(*args)
         return np.array(losses)
 
     def train(self, X: Array, y: Array, batches: Batches) -> Array:
@@ -215,16 +320,12 @@ class JaxModel(Model):
         return super().train(X, y, batches)
 
     def prepare(self, X: Array, y: Array, batches: Batches) -> None:
-        """Compile the scan for these shapes (ahead of time: nothing runs, nothing changes)."""
+        """Compile the scan for these shapes (ahead of time: nothing runs, nothing changes,
+        no host input is drawn)."""
         if len(batches) >= COMPILE_FROM_STEPS:
             if self._compiled is None:
                 self._compiled = self.jax.jit(self._scan)
-            self._compiled.lower(
-                self.params,
-                self.opt_state,
-                self.jnp.asarray(X[batches]),
-                self.jnp.asarray(y[batches]),
-            ).compile()
+            self._compiled.lower(*self._scan_arguments(X, y, batches, draw=False)).compile()
 
 
 class JaxAdapter(Adapter):
@@ -249,11 +350,13 @@ class JaxAdapter(Adapter):
         missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
         if missing:
             return f"layer kind(s) {', '.join(missing)}"
-        acts = {
-            a
-            for lay, ref in zip(spec.layers, spec.build_layers(), strict=True)
-            for a in LAYERS[lay.kind].activations(dict(ref.options))
-        }
+        acts: set[str] = set()
+        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
+            config = LAYERS[lay.kind].configure(ref)
+            reason = LAYERS[lay.kind].unsupported(config)
+            if reason:
+                return reason
+            acts.update(LAYERS[lay.kind].activations(config))
         unknown = sorted(acts - set(ACTIVATION_NAMES))
         if unknown:
             return f"activation(s) {', '.join(unknown)}"

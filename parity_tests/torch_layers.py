@@ -35,6 +35,7 @@ from reference_nn.layers.dropout import dropout_mask
 
 from . import frameworks
 from .adapter import Array
+from .padding import tf_padding
 
 
 def _activation(name: str, params: dict[str, float]) -> Any:
@@ -106,17 +107,10 @@ def _torch_pads(
     strides: tuple[int, ...],
     dilation: tuple[int, ...],
 ) -> tuple[int, ...]:
-    """TensorFlow's padding, written here again (not taken from the reference, so that the
-    parity check tests the reference's rule), as ``F.pad``'s ``(left, right, top, bottom)``:
-    last axis first.  ``same``: ``out = ceil(n / s)``, ``total = max((out - 1) s + (k - 1) d +
-    1 - n, 0)``, ``total // 2`` before, the rest after."""
-    pads: list[int] = []
-    for n, k, s, d in zip(sizes, kernel, strides, dilation, strict=True):
-        total = 0
-        if padding == "same":
-            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        pads = [total // 2, total - total // 2, *pads]
-    return tuple(pads)
+    """TensorFlow's padding (:func:`.padding.tf_padding`) as ``F.pad``'s ``(left, right, top,
+    bottom)``: last axis first."""
+    pairs = tf_padding(padding, sizes, kernel, strides, dilation)
+    return tuple(n for pair in reversed(pairs) for n in pair)
 
 
 @functools.cache
