@@ -52,6 +52,28 @@ def run_elsewhere(cases: list[Case]) -> tuple[list[Comparison], dict[str, dict[s
     return out, versions
 
 
+def _explain_cases(pairs: list[tuple[Case, str]]) -> dict[str, str]:
+    """In a framework's process: where each (case, framework) first parts from the reference."""
+    from .divergence import explain_case
+
+    return {f"{case.name} [{fw}]": explain_case(case, fw) for case, fw in pairs}
+
+
+def explain_failures(
+    cases: list[Case], worst: dict[tuple[str, str, str], Comparison]
+) -> dict[str, str]:
+    """``"case [framework]"`` -> the first step and layer where that framework parts from the
+    reference, for every failing pair; another Keras backend's pairs in its own process."""
+    by_name = {case.name: case for case in cases}
+    failing = sorted({(k[0], k[1]) for k, c in worst.items() if not c.passed})
+    here = [(by_name[name], fw) for name, fw in failing if not registry.process_backend(fw)]
+    out = _explain_cases(here)
+    for fw in sorted({fw for _, fw in failing if registry.process_backend(fw)}):
+        pairs = [(by_name[name], f) for name, f in failing if f == fw]
+        out |= registry.in_backend_process(registry.process_backend(fw), _explain_cases, pairs)
+    return out
+
+
 def summarize(comparisons: list[Comparison]) -> dict[tuple[str, str, str], Comparison]:
     """(case, framework, quantity) -> the worst tensor comparison."""
     worst: dict[tuple[str, str, str], Comparison] = {}
@@ -77,6 +99,7 @@ def _markdown(
     versions: dict[str, str],
     maxima: dict[str, dict[str, float]],
     seconds: float,
+    divergences: dict[str, str] | None = None,
 ) -> str:
     quantities = sorted({k[2] for k in worst}, key=lambda q: (q.startswith("step"), len(q), q))
     lines = [
@@ -97,6 +120,9 @@ def _markdown(
         lines.append(f"| {dtype} | " + " | ".join(f"{table.get(q, 0):.2e}" for q in cols) + " |")
     failed = [c for c in worst.values() if not c.passed]
     lines += ["", f"## Failures: {len(failed)}", ""] + [f"- {c.message()}" for c in failed]
+    if divergences:  # --explain
+        lines += ["", "## Where each failing case first parts from the reference", ""]
+        lines += [f"- {pair}: {text}" for pair, text in sorted(divergences.items())]
     lines += [
         "",
         "## Every case (worst error / tolerance)",
@@ -154,7 +180,10 @@ def _heatmap(worst: dict[tuple[str, str, str], Comparison], path: Path) -> None:
 
 
 def write_report(
-    out_dir: Path, cases: list[Case], progress: Callable[[int, int], None] | None = None
+    out_dir: Path,
+    cases: list[Case],
+    progress: Callable[[int, int], None] | None = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """Run ``cases`` and write parity.md, parity.json and parity.png into ``out_dir``: the
     folder is locked for the run and replaced whole at the end (``parity_tests.output``, the
@@ -163,12 +192,15 @@ def write_report(
 
     summary: dict[str, Any] = {}
     with claim(out_dir) as folder:
-        folder.write(lambda tmp: summary.update(_write_into(tmp, cases, progress)))
+        folder.write(lambda tmp: summary.update(_write_into(tmp, cases, progress, explain)))
     return summary
 
 
 def _write_into(
-    out_dir: Path, cases: list[Case], progress: Callable[[int, int], None] | None = None
+    out_dir: Path,
+    cases: list[Case],
+    progress: Callable[[int, int], None] | None = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     comparisons: list[Comparison] = []
@@ -187,8 +219,9 @@ def _write_into(
     from .referee import referee_markdown, referee_table
 
     referee = referee_table(cases)  # float32 cases: each framework against float64
+    divergences = explain_failures(cases, worst) if explain else {}
     (out_dir / "parity.md").write_text(
-        _markdown(worst, versions, maxima, seconds) + referee_markdown(referee)
+        _markdown(worst, versions, maxima, seconds, divergences) + referee_markdown(referee)
     )
     summary = {
         "versions": versions,
@@ -197,6 +230,7 @@ def _write_into(
         "failures": sum(not c.passed for c in worst.values()),
         "entries": [c.to_dict() for c in worst.values()],
         "float32_vs_float64_referee": referee,
+        "first_divergence": divergences,
     }
     (out_dir / "parity.json").write_text(json.dumps(summary, indent=1))
     _heatmap(worst, out_dir / "parity.png")
@@ -238,13 +272,15 @@ def main(args: Any) -> int:
             print(f"\r{done}/{total} cases", end="" if done < total else "\n", file=sys.stderr)
 
     with out:
-        summary = write_report(Path(args.out), selected, progress)
+        summary = write_report(Path(args.out), selected, progress, args.explain)
     print(
         f"wrote {args.out}/parity.md, parity.json, parity.png: {len(selected)} cases, "
         f"{summary['failures']} failing entries, {summary['seconds']:.0f} s"
     )
     for dtype, table in summary["measured_maxima"].items():
         print(dtype, {q: f"{v:.2e}" for q, v in sorted(table.items())})
+    for pair, text in sorted(summary["first_divergence"].items()):
+        print(f"{pair}: {text}")
     return 1 if summary["failures"] else 0
 
 
@@ -262,4 +298,9 @@ def register(sub: Any) -> None:
         "--random", type=int, default=30, help="seeded random architectures per dtype (default 30)"
     )
     report.add_argument("--filter", default="", help="only cases whose name contains this")
+    report.add_argument(
+        "--explain",
+        action="store_true",
+        help="for each failing case and framework, the first step and layer where they part",
+    )
     report.set_defaults(handler=main)

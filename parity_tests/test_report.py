@@ -30,3 +30,24 @@ def test_report_counts_a_planted_failure(tmp_path, torch, keras, monkeypatch):
     summary = report.write_report(tmp_path, [matrix_case("tanh", "mse", "sgd", "float64")])
     assert summary["failures"] > 0
     assert "Failures: 0" not in (tmp_path / "parity.md").read_text()
+
+
+def test_explain_names_where_a_planted_error_first_parts(torch, monkeypatch):
+    """--explain: a reference whose tanh derivative is 1% off fails against torch, and the
+    report says where: step 1, layer 0 (the tanh layer), in the backward pass."""
+    from parity_tests.harness import compare_case
+    from reference_nn.activations import Tanh
+
+    case = matrix_case("tanh", "mse", "sgd", "float64")
+    original = Tanh.derivative
+    monkeypatch.setattr(Tanh, "derivative", lambda self, z, a: 1.01 * original(self, z, a))
+    worst = report.summarize(compare_case(case, "torch"))
+    found = report.explain_failures([case], worst)
+    assert list(found) == [f"{case.name} [torch]"]
+    assert found[f"{case.name} [torch]"].startswith(
+        "first divergence at step 1, layer 0 (backward)"
+    )
+    text = report._markdown(worst, {}, report.measured_maxima(list(worst.values())), 0, found)
+    assert "first parts from the reference" in text and "layer 0 (backward)" in text
+    monkeypatch.setattr(Tanh, "derivative", original)  # clean: nothing fails, nothing to explain
+    assert report.explain_failures([case], report.summarize(compare_case(case, "torch"))) == {}
