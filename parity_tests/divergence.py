@@ -16,9 +16,11 @@ Steps count from 1 (step 1 is the first update); layers from 0 (the spec's ``lay
 Per-layer traces come from each framework's model internals, one tracer per framework in
 ``TRACERS`` (a new framework adds one entry; without one, only the step is reported):
 ``NumpyModel.network.layers``, ``TorchModel.model`` (an ``nn.Sequential``, split into each
-reference layer's modules by the kind's entry in :mod:`.torch_layers`) and ``KerasModel.layers``
-(one Keras layer per reference layer).  Activations are compared in the reference layout; a
-layer kind whose framework layout differs (channels first) would need its translation here.
+reference layer's modules by the kind's entry in :mod:`.torch_layers`), ``KerasModel.layers``
+(one Keras layer per reference layer) and ``JaxModel.forward`` (differentiated with respect to
+a zero added to each layer's output, which gives that layer's ``dL/d(output)``).  Activations
+are compared in the reference layout; a layer kind whose framework layout differs (channels
+first) would need its translation here.
 """
 
 from __future__ import annotations
@@ -146,10 +148,44 @@ def _trace_keras(model: Any, X: Array, y: Array) -> Trace:
     )
 
 
+def _trace_jax(model: Any, X: Array, y: Array) -> Trace:
+    """``jax.grad`` of the loss with respect to the parameters and to a zero added to each
+    layer's output: the latter is ``dL/d(output)`` of that layer.  A training call, as the
+    other tracers': this call's dropout masks are drawn, the running statistics used."""
+    jax, jnp = model.jax, model.jnp
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    host = model._host(len(X))
+    outputs: list[Any] = []
+    model.forward(model.params, model.state_, host, Xj, outputs=outputs)
+    zeros = [jnp.zeros_like(o) for o in outputs]
+
+    def loss(params: Any, shifts: Any) -> Any:
+        out, _ = model.forward(params, model.state_, host, Xj, shifts=shifts)
+        return model.loss_fn(out, yj) + model.penalty(params, len(X))
+
+    grads, grad_outs = jax.grad(loss, argnums=(0, 1))(model.params, zeros)
+    return Trace(
+        X,
+        [
+            LayerTrace(
+                np.array(o),
+                np.array(g),
+                {
+                    k: model._layer(k).from_jax(k.split(".", 1)[1], np.asarray(v))
+                    for k, v in grads.items()
+                    if k.split(".", 1)[0] == str(i)
+                },
+            )
+            for i, (o, g) in enumerate(zip(outputs, grad_outs, strict=True))
+        ],
+    )
+
+
 TRACERS: dict[str, Callable[[Any, Array, Array], Trace]] = {
     "numpy": _trace_numpy,
     "torch": _trace_torch,
     "keras": _trace_keras,
+    "jax": _trace_jax,
 }
 
 

@@ -46,7 +46,7 @@ steps).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -191,9 +191,14 @@ class JaxModel(Model):
         host: dict[str, Any],
         X: Any,
         training: bool = True,
+        shifts: Sequence[Any] | None = None,
+        outputs: list[Any] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         """The output, and the state after this call (training: the updated running
-        statistics; inference: none, the state is unchanged)."""
+        statistics; inference: none, the state is unchanged).  For the per-layer trace
+        (:mod:`.divergence`): ``shifts[i]`` (zeros) is added to layer ``i``'s output, so the
+        gradient with respect to it is ``dL/d(output of layer i)``; ``outputs`` collects each
+        layer's output."""
         a, new_state = X, {}
         for i, (kind, config) in enumerate(self.layers):
             layer = LAYERS[kind]
@@ -207,6 +212,10 @@ class JaxModel(Model):
                 update = layer.state_update(config, own, a)
                 new_state.update({f"{i}.{k}": v for k, v in update.items()})
             a = layer.apply(config, own, a, training)
+            if shifts is not None:
+                a = a + shifts[i]
+            if outputs is not None:
+                outputs.append(a)
         return a, new_state
 
     def objective(
@@ -215,14 +224,20 @@ class JaxModel(Model):
         """(loss with the spec's L2 penalty, (output, new state)): what ``jax.grad``
         differentiates, with respect to ``params`` only."""
         out, new_state = self.forward(params, state, host, X)
-        loss = self.loss_fn(out, y)
+        loss = self.loss_fn(out, y) + self.penalty(params, X.shape[0])
+        return loss, (out, {**state, **new_state})
+
+    def penalty(self, params: dict[str, Any], batch_size: int) -> Any:
+        """The spec's L2 penalty: keras ``l * sum(W^2)`` or course ``lam / (2m) * sum(W^2)``,
+        weights only (0 without one)."""
         reg = self.spec.regularizer
-        if reg:  # keras l * sum(W^2) or course lam / (2m) * sum(W^2), weights only
-            c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * X.shape[0])
+        total: Any = 0.0
+        if reg:
+            c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * batch_size)
             for name in self.names:
                 if name in self.weights:
-                    loss = loss + c * self.jnp.sum(params[name] ** 2)
-        return loss, (out, {**state, **new_state})
+                    total = total + c * self.jnp.sum(params[name] ** 2)
+        return total
 
     def _value_and_grad(
         self, params: Any, state: Any, host: Any, X: Any, y: Any

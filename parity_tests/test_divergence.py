@@ -1,10 +1,12 @@
 """The first divergence: planted errors are located at the right step, layer and direction, a
 clean run has none (the negative control), and a failing ``assert_parity`` says where."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from parity_tests import keras_mirror, torch_mirror
+from parity_tests import jax_adapter, jax_layers, keras_mirror, torch_mirror
 from parity_tests.cases import Case, matrix_case
 from parity_tests.divergence import explain_case, first_divergence
 from parity_tests.harness import assert_parity
@@ -13,7 +15,7 @@ from reference_nn.layers import Dense
 
 pytestmark = pytest.mark.frameworks
 # the frameworks with a per-layer tracer (parity_tests.divergence.TRACERS) and a planted error
-traced = pytest.mark.parametrize("framework", ["torch", "keras"], indirect=True)
+traced = pytest.mark.parametrize("framework", ["torch", "keras", "jax"], indirect=True)
 
 SPEC = NetworkSpec(
     3,
@@ -46,7 +48,7 @@ def _plant_in_second_layer(framework, monkeypatch):
             self.model[3] = Scaled()  # modules: Linear, Tanh, Linear, Sigmoid, ...
 
         monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
-    else:
+    elif framework == "keras":
         original = keras_mirror.KerasModel.__init__
 
         def init(self, spec, params, **options):
@@ -54,6 +56,20 @@ def _plant_in_second_layer(framework, monkeypatch):
             self.layers[1].activation = lambda z: self.tf.sigmoid(z) * 1.001
 
         monkeypatch.setattr(keras_mirror.KerasModel, "__init__", init)
+    else:  # jax: layer 1 computed by a dense entry whose output is scaled
+        dense = jax_layers.LAYERS["dense"]
+        scaled = dataclasses.replace(
+            dense,
+            apply=lambda config, own, x, training: dense.apply(config, own, x, training) * 1.001,
+        )
+        monkeypatch.setitem(jax_layers.LAYERS, "dense_scaled", scaled)
+        original = jax_adapter.JaxModel.__init__
+
+        def init(self, spec, params, **options):
+            original(self, spec, params, **options)
+            self.layers[1] = ("dense_scaled", self.layers[1][1])
+
+        monkeypatch.setattr(jax_adapter.JaxModel, "__init__", init)
 
 
 @traced
