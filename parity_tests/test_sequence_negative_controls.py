@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from parity_tests.test_layer_negative_controls import _bad, _case, _layer
-from reference_nn.layers import GRU, LSTM, Attention, SimpleRNN
-from tests.test_layers_sequences import mask_after_softmax
+from reference_nn.layers import GRU, LSTM, Attention
+from tests.test_layers_sequences import (
+    mask_after_softmax,
+    plant_missing_carry,
+    plant_truncated_recurrence,
+)
 
 pytestmark = pytest.mark.frameworks
 
@@ -77,13 +81,7 @@ def test_gru_read_in_torchs_gate_order_is_caught(framework, monkeypatch):
 @pytest.mark.parametrize("framework", ["torch", "keras"], indirect=True)
 def test_a_missing_cell_state_carry_is_caught(framework, monkeypatch):
     """``dc * f`` not carried to the step before: the forward is right, the gradients not."""
-    original = LSTM.step_backward
-
-    def no_carry(*args):
-        dz, carry = original(*args)
-        return dz, np.zeros_like(carry)
-
-    monkeypatch.setattr(LSTM, "step_backward", staticmethod(no_carry))
+    plant_missing_carry(monkeypatch)
     bad = _bad(LSTM_CASE, framework)
     assert ("forward", "output") not in bad
     assert {("grads", "0.W"), ("grads", "0.U"), ("grads", "0.b")} <= bad
@@ -92,17 +90,7 @@ def test_a_missing_cell_state_carry_is_caught(framework, monkeypatch):
 @pytest.mark.parametrize("framework", ["torch", "keras"], indirect=True)
 def test_a_truncated_recurrence_is_caught(framework, monkeypatch):
     """Backpropagation stopped at each step (U taken as 0 on the way back)."""
-    original = SimpleRNN.backward
-
-    def truncated(self, grad_out):
-        U = self.params["U"]
-        self.params["U"] = np.zeros_like(U)
-        try:
-            return original(self, grad_out)
-        finally:
-            self.params["U"] = U
-
-    monkeypatch.setattr(SimpleRNN, "backward", truncated)
+    plant_truncated_recurrence(monkeypatch)
     bad = _bad(RNN_CASE, framework)
     assert ("forward", "output") not in bad and ("grads", "0.W") in bad
 
@@ -137,12 +125,6 @@ def test_the_first_divergence_names_the_recurrent_layers_backward(framework, mon
     layer 0 at step 1 (its incoming gradient agrees; its weight gradients do not)."""
     from parity_tests.divergence import explain_case
 
-    original = LSTM.step_backward
-
-    def no_carry(*args):
-        dz, carry = original(*args)
-        return dz, np.zeros_like(carry)
-
-    monkeypatch.setattr(LSTM, "step_backward", staticmethod(no_carry))
+    plant_missing_carry(monkeypatch)
     message = explain_case(LSTM_CASE, framework)
     assert message.startswith("first divergence at step 1, layer 0 (backward)"), message

@@ -127,8 +127,9 @@ def _fails_fd(layer, x, rng):
         check_layer(layer, x, rng)
 
 
-def test_truncated_recurrence_is_caught(monkeypatch):
-    """A backward that stops at each step (U taken as 0 on the way back: no dh_next)."""
+def plant_truncated_recurrence(monkeypatch):
+    """The planted error: a backward that stops at each step (U taken as 0 on the way back:
+    no dh_next).  Used here and by the parity negative controls."""
     original = SimpleRNN.backward
 
     def truncated(self, grad_out):
@@ -140,13 +141,11 @@ def test_truncated_recurrence_is_caught(monkeypatch):
             self.params["U"] = U
 
     monkeypatch.setattr(SimpleRNN, "backward", truncated)
-    rng = np.random.default_rng(0)
-    layer = SimpleRNN((3, 2), units=2, convention="keras", return_sequences=False)
-    _fails_fd(layer, _x(rng, 2, 3, 2), rng)
 
 
-def test_missing_cell_state_carry_is_caught(monkeypatch):
-    """The cell state's gradient not carried to the step before (``dc * f`` dropped)."""
+def plant_missing_carry(monkeypatch):
+    """The planted error: the cell state's gradient not carried to the step before (``dc * f``
+    dropped).  Used here and by the parity negative controls."""
     original = LSTM.step_backward
 
     def no_carry(*args):
@@ -154,6 +153,17 @@ def test_missing_cell_state_carry_is_caught(monkeypatch):
         return dz, np.zeros_like(carry)
 
     monkeypatch.setattr(LSTM, "step_backward", staticmethod(no_carry))
+
+
+def test_truncated_recurrence_is_caught(monkeypatch):
+    plant_truncated_recurrence(monkeypatch)
+    rng = np.random.default_rng(0)
+    layer = SimpleRNN((3, 2), units=2, convention="keras", return_sequences=False)
+    _fails_fd(layer, _x(rng, 2, 3, 2), rng)
+
+
+def test_missing_cell_state_carry_is_caught(monkeypatch):
+    plant_missing_carry(monkeypatch)
     rng = np.random.default_rng(1)
     layer = LSTM((3, 2), units=2, convention="keras", return_sequences=False)
     _fails_fd(layer, _x(rng, 2, 3, 2), rng)

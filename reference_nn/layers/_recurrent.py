@@ -107,7 +107,3 @@ class RecurrentLayer(Layer):
         g = np.zeros((len(grad_out), self.timesteps, self.units), grad_out.dtype)
         g[:, -1] = grad_out
         return g
-
-    def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
-        return f"{type(self).__name__}({self.input_shape}, {options}, dtype={self.dtype})"
