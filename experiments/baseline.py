@@ -172,7 +172,10 @@ class Item:
 
             case = self._case()
             X, y, params, batches = case.materialize()
-            result = run_framework(framework, case.spec, params, X, y, batches)
+            # Keras's XLA loop, named: unnamed, a 20-step case steps eagerly (the suite's
+            # default since 2026-12-02); the baseline keeps recording the compiled loop
+            options = {"loop": "xla"} if framework == "keras" else {}
+            result = run_framework(framework, case.spec, params, X, y, batches, **options)
             return _flatten(result.quantities())
         if self.kind == "example":
             from experiments.worked_examples.trajectory import run

@@ -34,11 +34,18 @@ adapter passes NumPy float64 scalars, which Keras keeps exact, so it computes wh
 says.  ``python_float_constants=True`` reproduces what a user who writes plain floats gets;
 ``parity_tests/test_known_differences.py`` shows both.
 
-``train`` runs its steps in one ``tf.function``: ``loop="xla"`` (the default,
-``jit_compile=True``), ``"graph"`` (a plain TF graph: bit-identical to eager Keras) or
-``"eager"`` (a Python loop; ~1 ms a step).  The batches arrive gathered, ``(steps, batch, ...)``,
-and the loop slices step ``k`` with ``tf.slice`` at the loop counter: reading row indices
-from an index tensor made XLA recompile for every new index array.
+``train`` runs its steps in one ``tf.function``: ``loop="xla"`` (``jit_compile=True``),
+``"graph"`` (a plain TF graph: bit-identical to eager Keras) or ``"eager"`` (a Python loop;
+~1 ms a step).  With no ``loop`` named, a run of ``COMPILE_FROM_STEPS`` steps or more is one
+XLA loop and a shorter one steps eagerly, as the torch and JAX adapters do: the parity
+matrix's 20-step case traced and XLA-compiled its loop twice (for step 1, then steps 2-20),
+~1 s a case against ~0.25 s for its 21 eager passes (measured 2026-12-02, quiet machine).  A
+named loop is always the one that runs; ``parity_tests/test_parity_matrix.py`` runs the XLA
+loop on every activation, loss and optimizer formulation, and the baseline records it.
+
+The batches arrive gathered, ``(steps, batch, ...)``, and the loop slices step ``k`` with
+``tf.slice`` at the loop counter: reading row indices from an index tensor made XLA recompile
+for every new index array.
 """
 
 from __future__ import annotations
@@ -55,7 +62,8 @@ from . import frameworks
 from .adapter import Adapter, Array, Batches, Model, NotMirrored, Params
 from .keras_layers import LAYERS, KerasLayer
 
-# JAX: runs shorter than this step through one compiled step; longer ones are one lax.scan
+# With no loop named, runs shorter than this step eagerly (on JAX, through one compiled
+# step); longer ones are one compiled loop (XLA; on JAX one lax.scan)
 COMPILE_FROM_STEPS = 200
 
 # the training loops each backend has; the first is the default
@@ -211,6 +219,7 @@ class KerasModel(Model):
         self.backend = frameworks.keras_backend()
         keras = frameworks.keras(self.backend)
         loops = LOOPS[self.backend]
+        self.short_runs_eager = loop is None  # see COMPILE_FROM_STEPS
         loop = loops[0] if loop is None else loop
         if loop not in loops:
             raise ValueError(
@@ -425,8 +434,15 @@ class KerasModel(Model):
             return jax.jit(self._jax_scan)
         return self.tf.function(self._steps, jit_compile=self.loop == "xla")
 
+    def _short(self, batches: Batches) -> bool:
+        """Too few steps to pay for compiling the loop (see ``COMPILE_FROM_STEPS``); on JAX,
+        every run this short steps one by one whatever the loop."""
+        if self.backend == "jax" or self.short_runs_eager:
+            return len(batches) < COMPILE_FROM_STEPS
+        return False
+
     def train(self, X: Array, y: Array, batches: Batches) -> Array:
-        short = self.backend == "jax" and len(batches) < COMPILE_FROM_STEPS
+        short = self._short(batches)
         if self.loop == "eager" or len(batches) == 0 or short or self._host_per_call():
             return super().train(X, y, batches)
         if self._compiled is None:
@@ -452,7 +468,7 @@ class KerasModel(Model):
     def prepare(self, X: Array, y: Array, batches: Batches) -> None:
         """Compile by running the steps, then restore every variable (the model's and the
         optimizer's): XLA compiles on the first call, for these shapes."""
-        short = self.backend == "jax" and len(batches) < COMPILE_FROM_STEPS
+        short = self._short(batches)
         if self.loop == "eager" or len(batches) == 0 or short or self._host_per_call():
             return
         self.optimizer.build(self.variables)

@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +40,26 @@ def _run_cases(cases: list[Case], framework: str) -> tuple[list[Comparison], dic
 
 def run_elsewhere(cases: list[Case]) -> tuple[list[Comparison], dict[str, dict[str, str]]]:
     """The frameworks that need another Keras backend, each in a process of its own (one
-    process each, which also reports its versions: a fresh Keras process costs ~10 s)."""
+    process each, which also reports its versions: a fresh Keras process costs ~10 s).  The
+    processes run at the same time, each waited on by a thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    elsewhere = [
+        (name, backend)
+        for name in registry.names(include_reference=False)
+        if (backend := registry.process_backend(name))
+    ]
     out: list[Comparison] = []
     versions: dict[str, dict[str, str]] = {}
-    for name in registry.names(include_reference=False):
-        backend = registry.process_backend(name)
-        if backend:
-            comparisons, versions[name] = registry.in_backend_process(
-                backend, _run_cases, cases, name
-            )
+    if not elsewhere:
+        return out, versions
+    with ThreadPoolExecutor(len(elsewhere)) as pool:
+        futures = [
+            (name, pool.submit(registry.in_backend_process, backend, _run_cases, cases, name))
+            for name, backend in elsewhere
+        ]
+        for name, future in futures:  # in registry order, whichever finishes first
+            comparisons, versions[name] = future.result()
             out += comparisons
     return out, versions
 
@@ -204,11 +216,14 @@ def _write_into(
 ) -> dict[str, Any]:
     start = time.perf_counter()
     comparisons: list[Comparison] = []
-    for i, case in enumerate(cases):
-        comparisons += run_case(case)
-        if progress:
-            progress(i + 1, len(cases))
-    elsewhere, known = run_elsewhere(cases)  # keras-jax, keras-torch: a process each
+    # keras-jax, keras-torch: a process each, running while this process runs the rest
+    with ThreadPoolExecutor(1) as pool:
+        other_processes = pool.submit(run_elsewhere, cases)
+        for i, case in enumerate(cases):
+            comparisons += run_case(case)
+            if progress:
+                progress(i + 1, len(cases))
+        elsewhere, known = other_processes.result()
     comparisons += elsewhere
     seconds = time.perf_counter() - start
     worst, versions, maxima = (

@@ -4,7 +4,8 @@ each framework that has the formulation."""
 
 import pytest
 
-from parity_tests.cases import Case, matrix, random_case
+from parity_tests import registry
+from parity_tests.cases import DTYPES, HIDDEN, LOSS_VARIANTS, Case, matrix, matrix_case, random_case
 from parity_tests.harness import assert_parity
 
 N_RANDOM = 30  # seeded random architectures per dtype
@@ -19,8 +20,8 @@ def _pairs(cases: list[Case]) -> list:
     ]
 
 
-def _check(case: Case, framework: str) -> None:
-    comparisons = assert_parity(case, framework)
+def _check(case: Case, framework: str, **options) -> None:
+    comparisons = assert_parity(case, framework, **options)
     n_params = len(case.spec.parameter_names())
     assert len(comparisons) == 2 + 3 * n_params  # output, loss; grads, step_1, step_20 each
 
@@ -38,3 +39,40 @@ RANDOM = [random_case(seed, dtype) for seed in range(N_RANDOM) for dtype in ("fl
 @pytest.mark.parametrize(("case", "framework"), _pairs(RANDOM), indirect=["framework"])
 def test_random_architecture(case, framework):
     _check(case, framework)
+
+
+def _keras_xla_cases() -> list[Case]:
+    """Every hidden activation, loss and optimizer formulation Keras has, each at least once
+    and in both dtypes: the cases above step eagerly in Keras (20 steps are too few to pay for
+    compiling, ``keras_mirror.COMPILE_FROM_STEPS``); these run its XLA loop."""
+    keras = registry.get("keras")
+    formulations = sorted(
+        {c.name.split("-")[2] for c in matrix() if keras.unsupported(c.spec) is None}
+    )
+    hidden, losses = list(HIDDEN), list(LOSS_VARIANTS)
+    n = max(len(hidden), len(losses), len(formulations))
+    combos = [
+        (hidden[i % len(hidden)], losses[i % len(losses)], formulations[i % len(formulations)])
+        for i in range(n)
+    ]
+    return [
+        matrix_case(h, loss, opt, dtype, seed=i)
+        for i, (h, loss, opt) in enumerate(combos)
+        for dtype in DTYPES
+    ]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("case", _keras_xla_cases(), ids=lambda c: c.name)
+def test_keras_xla_loop(case, keras):
+    _check(case, "keras", loop="xla")
+
+
+def test_the_xla_cases_cover_every_activation_loss_and_keras_formulation():
+    names = [c.name.split("-") for c in _keras_xla_cases()]
+    keras = registry.get("keras")
+    expected = {c.name.split("-")[2] for c in matrix() if keras.unsupported(c.spec) is None}
+    assert {n[0] for n in names} == set(HIDDEN)
+    assert {n[1] for n in names} == set(LOSS_VARIANTS)
+    assert {n[2] for n in names} == expected and len(expected) >= 5
+    assert {(n[0], n[3]) for n in names} >= {(h, d) for h in HIDDEN for d in DTYPES}
