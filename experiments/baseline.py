@@ -167,20 +167,21 @@ class Item:
     # -------------------------------------------------------------- running
     def run(self, framework: str) -> dict[str, Array]:
         """``"quantity|tensor"`` -> array, for this item in ``framework``."""
+        # Keras's XLA loop, named: unnamed, a run shorter than 200 steps (a 20-step case, a
+        # worked example's short segments) steps eagerly since 2026-12-02; the baseline keeps
+        # recording the compiled loop, as it did
+        options = {"loop": "xla"} if framework == "keras" else {}
         if self.kind == "parity":
             from parity_tests.harness import run_framework
 
             case = self._case()
             X, y, params, batches = case.materialize()
-            # Keras's XLA loop, named: unnamed, a 20-step case steps eagerly (the suite's
-            # default since 2026-12-02); the baseline keeps recording the compiled loop
-            options = {"loop": "xla"} if framework == "keras" else {}
             result = run_framework(framework, case.spec, params, X, y, batches, **options)
             return _flatten(result.quantities())
         if self.kind == "example":
             from experiments.worked_examples.trajectory import run
 
-            traj = run(framework, self._example())
+            traj = run(framework, self._example(), **options)
             return _flatten(
                 {"losses": {"losses": traj.losses}, "grads": traj.grads, "final": traj.final_params}
             )
