@@ -287,3 +287,23 @@ def test_workers_stop_with_their_parent(tmp_path, signum):
     if signum == signal.SIGINT:
         assert text.strip().splitlines()[-1] == "interrupted"
     assert not out.exists()
+
+
+def test_a_side_job_gives_its_result_and_stops_at_once():
+    # the Keras-defaults baseline runs as a SideJob beside the training: its result comes
+    # back, and an interrupted run ends it at once instead of waiting for it
+    import operator
+    from concurrent.futures import CancelledError
+    from concurrent.futures.process import BrokenProcessPool
+
+    from experiments.housing.run import SideJob
+
+    job = SideJob(operator.add, 2, 3)
+    assert job.result() == 5
+    job.stop()
+    slow = SideJob(time.sleep, 120)
+    start = time.monotonic()
+    slow.stop()
+    assert time.monotonic() - start < 10
+    with pytest.raises((BrokenProcessPool, CancelledError)):  # ended, never finished
+        slow.result()

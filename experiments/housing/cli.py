@@ -145,12 +145,22 @@ def _run(args: argparse.Namespace, chosen: list[str], out: Any) -> int:
         print(f"refnn housing: {exc}", file=sys.stderr)
         return 2
     progress = _Progress()
-    runs = train_all(problem, chosen, progress, jobs=args.jobs)
-    results = evaluate(problem, runs)
+    baseline = None
     if not args.no_baseline and "keras" in chosen:
         from .baseline import run_baseline
+        from .run import SideJob
 
-        results["baseline"] = run_baseline(problem, epochs=args.epochs, seed=args.seed)
+        # in a process of its own, beside the training (with --jobs 1 too: the frameworks
+        # compute on one core each, and the baseline is independent of them)
+        baseline = SideJob(run_baseline, problem, epochs=args.epochs, seed=args.seed)
+    try:
+        runs = train_all(problem, chosen, progress, jobs=args.jobs)
+        results = evaluate(problem, runs)
+        if baseline is not None:
+            results["baseline"] = baseline.result()
+    finally:
+        if baseline is not None:
+            baseline.stop()
     if args.as_published:
         from .as_published import run_as_published
 
