@@ -223,6 +223,9 @@ def _write_into(
             comparisons += run_case(case)
             if progress:
                 progress(i + 1, len(cases))
+        from .referee import referee_markdown, referee_table
+
+        referee = referee_table(cases)  # float32 cases: each framework against float64
         elsewhere, known = other_processes.result()
     comparisons += elsewhere
     seconds = time.perf_counter() - start
@@ -231,9 +234,6 @@ def _write_into(
         registry.versions(known=known),
         measured_maxima(comparisons),
     )
-    from .referee import referee_markdown, referee_table
-
-    referee = referee_table(cases)  # float32 cases: each framework against float64
     divergences = explain_failures(cases, worst) if explain else {}
     (out_dir / "parity.md").write_text(
         _markdown(worst, versions, maxima, seconds, divergences) + referee_markdown(referee)
