@@ -294,10 +294,6 @@ class KerasModel(Model):
         """The output in inference mode (``training=False``)."""
         return np.array(self.ops.convert_to_numpy(self.model(self._tensor(X), training=False)))
 
-    def _host_per_call(self) -> bool:
-        """A layer draws host data per call (dropout masks): steps run eagerly, one by one."""
-        return any(layer_table(self.backend, lay.kind).host_per_call for lay in self.spec.layers)
-
     # ------------------------------------------------------------------ passes
     def output_and_loss(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Forward pass and loss (with the spec's L2 penalty): inside a GradientTape, under
@@ -434,16 +430,18 @@ class KerasModel(Model):
             return jax.jit(self._jax_scan)
         return self.tf.function(self._steps, jit_compile=self.loop == "xla")
 
-    def _short(self, batches: Batches) -> bool:
-        """Too few steps to pay for compiling the loop (see ``COMPILE_FROM_STEPS``); on JAX,
-        every run this short steps one by one whatever the loop."""
-        if self.backend == "jax" or self.short_runs_eager:
-            return len(batches) < COMPILE_FROM_STEPS
-        return False
+    def _steps_eagerly(self, batches: Batches) -> bool:
+        """Whether ``train`` steps one by one instead of compiling its loop: the eager loop
+        (also chosen when a layer draws host data per call, such as dropout masks), nothing to
+        run, or too few steps to pay for compiling (see ``COMPILE_FROM_STEPS``; on JAX, every
+        run this short, whatever the loop)."""
+        short = len(batches) < COMPILE_FROM_STEPS and (
+            self.backend == "jax" or self.short_runs_eager
+        )
+        return self.loop == "eager" or len(batches) == 0 or short
 
     def train(self, X: Array, y: Array, batches: Batches) -> Array:
-        short = self._short(batches)
-        if self.loop == "eager" or len(batches) == 0 or short or self._host_per_call():
+        if self._steps_eagerly(batches):
             return super().train(X, y, batches)
         if self._compiled is None:
             self._compiled = self._compile()
@@ -468,8 +466,7 @@ class KerasModel(Model):
     def prepare(self, X: Array, y: Array, batches: Batches) -> None:
         """Compile by running the steps, then restore every variable (the model's and the
         optimizer's): XLA compiles on the first call, for these shapes."""
-        short = self._short(batches)
-        if self.loop == "eager" or len(batches) == 0 or short or self._host_per_call():
+        if self._steps_eagerly(batches):
             return
         self.optimizer.build(self.variables)
         # non-trainable variables too: batch norm's moving statistics change in training

@@ -42,8 +42,6 @@ def run_elsewhere(cases: list[Case]) -> tuple[list[Comparison], dict[str, dict[s
     """The frameworks that need another Keras backend, each in a process of its own (one
     process each, which also reports its versions: a fresh Keras process costs ~10 s).  The
     processes run at the same time, each waited on by a thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
     elsewhere = [
         (name, backend)
         for name in registry.names(include_reference=False)

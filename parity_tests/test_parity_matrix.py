@@ -41,14 +41,17 @@ def test_random_architecture(case, framework):
     _check(case, framework)
 
 
+def _keras_formulations() -> set[str]:
+    """The matrix's optimizer formulations that Keras runs (case names: hidden-loss-opt-dtype)."""
+    keras = registry.get("keras")
+    return {c.name.split("-")[2] for c in matrix() if keras.unsupported(c.spec) is None}
+
+
 def _keras_xla_cases() -> list[Case]:
     """Every hidden activation, loss and optimizer formulation Keras has, each at least once
     and in both dtypes: the cases above step eagerly in Keras (20 steps are too few to pay for
     compiling, ``keras_mirror.COMPILE_FROM_STEPS``); these run its XLA loop."""
-    keras = registry.get("keras")
-    formulations = sorted(
-        {c.name.split("-")[2] for c in matrix() if keras.unsupported(c.spec) is None}
-    )
+    formulations = sorted(_keras_formulations())
     hidden, losses = list(HIDDEN), list(LOSS_VARIANTS)
     n = max(len(hidden), len(losses), len(formulations))
     combos = [
@@ -70,8 +73,7 @@ def test_keras_xla_loop(case, keras):
 
 def test_the_xla_cases_cover_every_activation_loss_and_keras_formulation():
     names = [c.name.split("-") for c in _keras_xla_cases()]
-    keras = registry.get("keras")
-    expected = {c.name.split("-")[2] for c in matrix() if keras.unsupported(c.spec) is None}
+    expected = _keras_formulations()
     assert {n[0] for n in names} == set(HIDDEN)
     assert {n[1] for n in names} == set(LOSS_VARIANTS)
     assert {n[2] for n in names} == expected and len(expected) >= 5
