@@ -28,17 +28,16 @@ dtype (inputs and parameters come from NumPy arrays of the spec's dtype, optimiz
 float32), and no other framework reads the flag.  ``parity_tests/test_jax.py`` checks that a
 float32 run stays float32 throughout.
 
-One step (and ``forward_backward``) runs op by op or compiled whole, whichever is cheaper:
-JAX caches each primitive's executable by shape and dtype for the whole process, so once a
-network of these shapes has run, another one (the matrix: hundreds of cases on the same
-2-3-k network) costs dispatch only, ~0.2-0.9 s a case; a network of shapes never seen (a
-random architecture) would compile each of its ~100 primitives one by one, 10-12 s a case,
-where ``jax.jit`` of the step compiles them in one XLA module, ~3 s (measured on the busy
-2-core machine, 2026-11-23).  So the first model of a shape signature compiles its step, and
-later models of that signature run op by op (see ``_call_one``) -- for dense networks only: a
-network with any other kind compiles its step for each shape it meets (~1-1.5 s each), since
-op by op a second conv network of the same shapes took 11 s and an LSTM one 20 s (its
-``lax.scan`` recompiles on every eager call), measured 2026-12-01.  ``train`` from
+One training call (``forward_backward``, a step) runs two ``jax.jit``-compiled functions: the
+loss's value and gradient (``jax.value_and_grad`` of :meth:`JaxModel.objective`), then the
+optimizer's update.  Each is compiled once per process for everything it depends on and
+shared by every model with that structure (``_shared``): the gradient by the spec without
+its optimizer, the update by the optimizer and its options (``jax.jit`` adds the shapes).  The
+matrix (1,008 JAX cases: 7 activations x 8 losses x 9 optimizer formulations x 2 dtypes, one
+3-5-3 network) compiles 112 gradients and 36 updates, not 1,008 steps: 0.05 s a case against
+0.16 s op by op with every primitive's executable already cached, and 0.48 s compiling each
+case's step (measured 2026-12-02, quiet 2-core machine).  A network of new shapes (a random
+architecture, a layer case) compiles its own, as before.  ``train`` from
 ``COMPILE_FROM_STEPS`` steps is one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered
 batches (the housing epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001
 steps).
@@ -46,6 +45,8 @@ steps).
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,9 +61,29 @@ from .jax_layers import ACTIVATION_NAMES, LAYERS
 
 COMPILE_FROM_STEPS = 200
 
-# Shape signatures (dtype, parameter shapes, input and target shapes) a model of this process
-# has run: from the second model of a signature on, a step runs op by op (see _call_one).
-_SEEN_SIGNATURES: set[tuple[Any, ...]] = set()
+# jax.jit-compiled functions by what they depend on (see JaxModel._shared): every model of
+# this process with that structure calls the same one, so each compiles once per shape.
+_SHARED_COMPILED: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+
+
+def _code_in_use() -> list[Any]:
+    """Everything a compiled function of this adapter is traced from: the attributes of this
+    module, :mod:`.jax_layers` and :mod:`.optim_jax`, those of the classes they define, and
+    the layer entries (a replaced one, a planted error, is a different object)."""
+    from . import jax_layers, optim_jax
+
+    modules = (sys.modules[__name__], jax_layers, optim_jax)
+    attributes = [value for module in modules for value in vars(module).values()]
+    own_classes = [
+        value
+        for value in attributes
+        if isinstance(value, type) and value.__module__ in {m.__name__ for m in modules}
+    ]
+    return [
+        *attributes,
+        *(value for cls in own_classes for value in vars(cls).values()),
+        *LAYERS.values(),
+    ]
 
 
 def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
@@ -114,6 +135,7 @@ class JaxModel(Model):
     def __init__(self, spec: NetworkSpec, params: Params, *, prefer_optax: bool = True) -> None:
         from . import optim_jax
 
+        self.prefer_optax = prefer_optax
         self.jax = frameworks.jax()
         self.jnp = self.jax.numpy
         self.spec, self.dtype = spec, spec.np_dtype
@@ -121,8 +143,6 @@ class JaxModel(Model):
             (lay.kind, LAYERS[lay.kind].configure(ref))
             for lay, ref in zip(spec.layers, spec.build_layers(), strict=True)
         ]
-        # op by op only for dense networks (the matrix: see _call_one); any other kind compiles
-        self.dense_only = all(kind == "dense" for kind, _ in self.layers)
         self.names = spec.parameter_names()
         self.weights = set(spec.build_network().weight_names())
         self.loss_fn = _loss_fn(spec)
@@ -143,8 +163,6 @@ class JaxModel(Model):
         }
         self.set_parameters(params)
         self._compiled: Any = None
-        self._compiled_one: dict[tuple[Any, ...], Any] = {}  # by shape signature
-        self._predict: Any = None
 
     # ------------------------------------------------------------------ parameters
     def set_parameters(self, params: Params) -> None:
@@ -244,37 +262,54 @@ class JaxModel(Model):
     ) -> tuple[tuple[Any, Any], Any]:
         return self.jax.value_and_grad(self.objective, has_aux=True)(params, state, host, X, y)
 
-    def _one(
-        self, params: Any, opt_state: Any, state: Any, host: Any, X: Any, y: Any
-    ) -> tuple[Any, ...]:
-        """Output, loss and gradients at ``params``, and the parameters, optimizer state and
-        non-trainable state after one step."""
-        (loss, (out, new_state)), grads = self._value_and_grad(params, state, host, X, y)
-        new_params, new_opt_state = self.optimizer.update(params, grads, opt_state)
-        return out, loss, grads, new_params, new_opt_state, new_state
+    def _predict(self, params: Any, state: Any, X: Any) -> Any:
+        return self.forward(params, state, {}, X, training=False)[0]
 
-    def _call_one(self, X: Array, y: Array) -> tuple[Any, ...]:
-        """:meth:`_one` for one training call (its host inputs drawn), compiled whole
-        (``jax.jit``) if this model compiled it for these shapes, or the network has a kind
-        beyond dense, or no model of this process has run these shapes; op by op otherwise,
-        when every primitive's executable is already cached (see the module docstring)."""
-        Xj, yj = self.jnp.asarray(X), self.jnp.asarray(y)
+    def _shared(self, what: str) -> Any:
+        """The process's ``jax.jit`` of this model's method ``what``, shared by every model
+        that computes the same function.  The gradient and the prediction depend on the
+        configured layers and the spec less its optimizer (loss, regularizer, dtype); the
+        update on the optimizer formulation and its options; both on the code they are
+        traced from (:func:`_code_in_use`), so a test that plants an error by replacing a
+        function or a layer entry gets its own compilation, never the clean one.  The first
+        model's method is compiled; another model's call passes its own parameters and state,
+        and ``jax.jit`` compiles again only for shapes it has not seen."""
+        code = _code_in_use()
+        if what == "optimizer.update":
+            structure: tuple[Any, ...] = (
+                self.spec.optimizer,
+                repr(self.spec.build_optimizer().options()),
+                self.prefer_optax,
+            )
+        else:
+            structure = (
+                repr(self.layers),
+                *(
+                    (f.name, repr(getattr(self.spec, f.name)))
+                    for f in dataclasses.fields(self.spec)
+                    if f.name not in ("optimizer", "optimizer_options")
+                ),
+            )
+        key = (what, tuple(id(obj) for obj in code), structure)
+        if key not in _SHARED_COMPILED:
+            fn = self.optimizer.update if what == "optimizer.update" else getattr(self, what)
+            # the code objects are kept alive with the entry: their ids stay unique
+            _SHARED_COMPILED[key] = (self.jax.jit(fn), code)
+        return _SHARED_COMPILED[key][0]
+
+    def _gradient(self, X: Array, y: Array) -> tuple[Any, Any, Any, Any]:
+        """Output, loss, gradients and non-trainable state after one training call at the
+        current parameters (its host inputs drawn), compiled (see the module docstring)."""
+        vag = self._shared("_value_and_grad")
         host = self._host(len(X))
-        signature = (
-            str(self.dtype),
-            tuple((name, value.shape) for name, value in self.params.items()),
-            (Xj.shape, str(Xj.dtype)),
-            yj.shape,
+        (loss, (out, state)), grads = vag(
+            self.params, self.state_, host, self.jnp.asarray(X), self.jnp.asarray(y)
         )
-        one = self._compiled_one.get(signature)
-        if one is None and (not self.dense_only or signature not in _SEEN_SIGNATURES):
-            one = self._compiled_one[signature] = self.jax.jit(self._one)
-        _SEEN_SIGNATURES.add(signature)
-        return (one or self._one)(self.params, self.opt_state, self.state_, host, Xj, yj)
+        return out, loss, grads, state
 
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
         # a training call, as the reference's: running statistics move, a dropout mask is drawn
-        out, loss, grads, _, _, self.state_ = self._call_one(X, y)
+        out, loss, grads, self.state_ = self._gradient(X, y)
         by_name = {
             name: self._layer(name).from_jax(name.split(".", 1)[1], np.asarray(g))
             for name, g in grads.items()
@@ -282,16 +317,15 @@ class JaxModel(Model):
         return np.array(out), np.asarray(loss), by_name
 
     def step(self, X: Array, y: Array) -> float:
-        _, loss, _, self.params, self.opt_state, self.state_ = self._call_one(X, y)
+        _, loss, grads, self.state_ = self._gradient(X, y)
+        update = self._shared("optimizer.update")
+        self.params, self.opt_state = update(self.params, grads, self.opt_state)
         return float(loss)
 
     def predict(self, X: Array) -> Array:
         """The output in inference mode (running statistics, no dropout); nothing updated."""
-        if self._predict is None:
-            self._predict = self.jax.jit(
-                lambda params, state, X: self.forward(params, state, {}, X, training=False)[0]
-            )
-        return np.array(self._predict(self.params, self.state_, self.jnp.asarray(X)))
+        predict = self._shared("_predict")
+        return np.array(predict(self.params, self.state_, self.jnp.asarray(X)))
 
     # ------------------------------------------------------------------ compiled steps
     def _step(self, carry: tuple[Any, Any, Any], batch: tuple[Any, ...]) -> tuple[Any, Any]:
