@@ -30,14 +30,14 @@ float32 run stays float32 throughout.
 
 One training call (``forward_backward``, a step) runs two ``jax.jit``-compiled functions: the
 loss's value and gradient (``jax.value_and_grad`` of :meth:`JaxModel.objective`), then the
-optimizer's update.  Each is compiled once per process for everything it depends on and
-shared by every model with that structure (``_shared``): the gradient by the spec without
-its optimizer, the update by the optimizer and its options (``jax.jit`` adds the shapes).  The
-matrix (1,008 JAX cases: 7 activations x 8 losses x 9 optimizer formulations x 2 dtypes, one
-3-5-3 network) compiles 112 gradients and 36 updates, not 1,008 steps: 0.05 s a case against
-0.16 s op by op with every primitive's executable already cached, and 0.48 s compiling each
-case's step (measured 2026-12-02, quiet 2-core machine).  A network of new shapes (a random
-architecture, a layer case) compiles its own, as before.  ``train`` from
+optimizer's update.  Each is compiled once per process and shape for what it depends on, and
+shared by every model of that structure (:mod:`.shared_compiled`): the gradient by the spec
+less its optimizer, the update by the optimizer formulation and its options.  The matrix's
+1,008 JAX cases (7 activations x 8 losses x 9 formulations x 2 dtypes on one 3-5-3 network)
+share 112 gradients and 18 updates: 0.055 s a case, against 0.16 s op by op with every
+primitive's executable already cached and 0.48 s compiling each case's step whole (measured
+2026-12-02, quiet 2-core machine).  A network of new shapes (a random architecture, a layer
+case) compiles its own.  ``train`` from
 ``COMPILE_FROM_STEPS`` steps is one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered
 batches (the housing epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001
 steps).
@@ -46,7 +46,6 @@ steps).
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,32 +57,14 @@ from reference_nn import losses as ref_losses
 from . import frameworks
 from .adapter import Adapter, Array, Batches, Model, Params
 from .jax_layers import ACTIVATION_NAMES, LAYERS
+from .shared_compiled import SharedCompiled
 
 COMPILE_FROM_STEPS = 200
 
-# jax.jit-compiled functions by what they depend on (see JaxModel._shared): every model of
-# this process with that structure calls the same one, so each compiles once per shape.
-_SHARED_COMPILED: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
-
-
-def _code_in_use() -> list[Any]:
-    """Everything a compiled function of this adapter is traced from: the attributes of this
-    module, :mod:`.jax_layers` and :mod:`.optim_jax`, those of the classes they define, and
-    the layer entries (a replaced one, a planted error, is a different object)."""
-    from . import jax_layers, optim_jax
-
-    modules = (sys.modules[__name__], jax_layers, optim_jax)
-    attributes = [value for module in modules for value in vars(module).values()]
-    own_classes = [
-        value
-        for value in attributes
-        if isinstance(value, type) and value.__module__ in {m.__name__ for m in modules}
-    ]
-    return [
-        *attributes,
-        *(value for cls in own_classes for value in vars(cls).values()),
-        *LAYERS.values(),
-    ]
+# jax.jit-compiled functions by what they depend on (see JaxModel._shared)
+_SHARED = SharedCompiled(
+    (__name__, "parity_tests.jax_layers", "parity_tests.optim_jax"), lambda: LAYERS.values()
+)
 
 
 def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
@@ -129,6 +110,14 @@ def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
     raise ValueError(f"the JAX adapter has no loss {spec.loss!r}")
 
 
+def _spec_less_optimizer(spec: NetworkSpec) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (f.name, repr(getattr(spec, f.name)))
+        for f in dataclasses.fields(spec)
+        if f.name not in ("optimizer", "optimizer_options")
+    )
+
+
 class JaxModel(Model):
     """The network, loss and optimizer of ``spec`` as JAX functions, starting from ``params``."""
 
@@ -152,7 +141,7 @@ class JaxModel(Model):
         # non-trainable state by reference name ("1.running_mean"), carried beside the
         # parameters; host inputs (dropout masks) drawn per training call, by layer index
         self.state_ = {
-            f"{i}.{name}": self.jnp.asarray(value)
+            f"{i}.{name}": self._to_device(value)
             for i, (kind, config) in enumerate(self.layers)
             for name, value in LAYERS[kind].state_init(config).items()
         }
@@ -167,10 +156,10 @@ class JaxModel(Model):
     # ------------------------------------------------------------------ parameters
     def set_parameters(self, params: Params) -> None:
         self.params = {
-            name: self.jnp.asarray(self._layer(name).to_jax(name.split(".", 1)[1], params[name]))
+            name: self._to_device(self._layer(name).to_jax(name.split(".", 1)[1], params[name]))
             for name in self.names
         }
-        self.opt_state = self.optimizer.init(self.params)
+        self.opt_state = self._shared("optimizer.init")(self.params)
 
     def parameters(self) -> Params:
         return {
@@ -181,6 +170,12 @@ class JaxModel(Model):
     def state(self) -> Params:
         """Batch norm's running statistics by reference name (the reference's layout)."""
         return {name: np.array(value) for name, value in self.state_.items()}
+
+    def _to_device(self, a: Array) -> Any:
+        """A host array as a JAX array: ``jax.device_put`` compiles nothing, where
+        ``jnp.asarray`` and ``jnp.zeros_like`` compile a small program for every new shape
+        (~20-40 ms each: 14 of them in a random architecture's case, 2026-12-02)."""
+        return self.jax.device_put(np.asarray(a))
 
     def _layer(self, name: str) -> Any:
         return LAYERS[self.layers[int(name.split(".", 1)[0])][0]]
@@ -267,35 +262,18 @@ class JaxModel(Model):
 
     def _shared(self, what: str) -> Any:
         """The process's ``jax.jit`` of this model's method ``what``, shared by every model
-        that computes the same function.  The gradient and the prediction depend on the
-        configured layers and the spec less its optimizer (loss, regularizer, dtype); the
-        update on the optimizer formulation and its options; both on the code they are
-        traced from (:func:`_code_in_use`), so a test that plants an error by replacing a
-        function or a layer entry gets its own compilation, never the clean one.  The first
-        model's method is compiled; another model's call passes its own parameters and state,
-        and ``jax.jit`` compiles again only for shapes it has not seen."""
-        code = _code_in_use()
-        if what == "optimizer.update":
-            structure: tuple[Any, ...] = (
-                self.spec.optimizer,
-                repr(self.spec.build_optimizer().options()),
-                self.prefer_optax,
-            )
-        else:
-            structure = (
-                repr(self.layers),
-                *(
-                    (f.name, repr(getattr(self.spec, f.name)))
-                    for f in dataclasses.fields(self.spec)
-                    if f.name not in ("optimizer", "optimizer_options")
-                ),
-            )
-        key = (what, tuple(id(obj) for obj in code), structure)
-        if key not in _SHARED_COMPILED:
-            fn = self.optimizer.update if what == "optimizer.update" else getattr(self, what)
-            # the code objects are kept alive with the entry: their ids stay unique
-            _SHARED_COMPILED[key] = (self.jax.jit(fn), code)
-        return _SHARED_COMPILED[key][0]
+        that computes the same function (:mod:`.shared_compiled`): the gradient and the
+        prediction depend on the configured layers and the spec less its optimizer (loss,
+        regularizer, dtype), the optimizer's ``init`` and ``update`` on its formulation and
+        options.
+        ``jax.jit`` compiles again only for shapes it has not seen."""
+        if what.startswith("optimizer."):
+            options = repr(self.spec.build_optimizer().options())
+            structure: tuple[Any, ...] = (self.spec.optimizer, options, self.prefer_optax)
+            method = getattr(self.optimizer, what.split(".", 1)[1])
+            return _SHARED.get(what, structure, lambda: self.jax.jit(method))
+        structure = (repr(self.layers), *_spec_less_optimizer(self.spec))
+        return _SHARED.get(what, structure, lambda: self.jax.jit(getattr(self, what)))
 
     def _gradient(self, X: Array, y: Array) -> tuple[Any, Any, Any, Any]:
         """Output, loss, gradients and non-trainable state after one training call at the
@@ -303,7 +281,7 @@ class JaxModel(Model):
         vag = self._shared("_value_and_grad")
         host = self._host(len(X))
         (loss, (out, state)), grads = vag(
-            self.params, self.state_, host, self.jnp.asarray(X), self.jnp.asarray(y)
+            self.params, self.state_, host, self._to_device(X), self._to_device(y)
         )
         return out, loss, grads, state
 
@@ -325,7 +303,7 @@ class JaxModel(Model):
     def predict(self, X: Array) -> Array:
         """The output in inference mode (running statistics, no dropout); nothing updated."""
         predict = self._shared("_predict")
-        return np.array(predict(self.params, self.state_, self.jnp.asarray(X)))
+        return np.array(predict(self.params, self.state_, self._to_device(X)))
 
     # ------------------------------------------------------------------ compiled steps
     def _step(self, carry: tuple[Any, Any, Any], batch: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -351,8 +329,8 @@ class JaxModel(Model):
             self.params,
             self.opt_state,
             self.state_,
-            self.jnp.asarray(X[batches]),
-            self.jnp.asarray(y[batches]),
+            self._to_device(X[batches]),
+            self._to_device(y[batches]),
             Hb,
         )
 

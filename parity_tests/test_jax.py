@@ -2,8 +2,6 @@
 (bit for bit), float32 stays float32 with x64 enabled, the compiled scan agrees with the
 eager steps, and a planted error in the adapter is caught."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -157,42 +155,3 @@ def test_a_wrong_constant_in_a_hand_written_jax_update_is_caught(jax, monkeypatc
     bad = failing(compare_case(Case("control", SQUARE, seed=11), "jax"))
     assert {("step_20", n) for n in ("0.W", "0.b", "1.W", "1.b")} <= bad
     assert not any(q in ("forward", "loss", "grads") for q, _ in bad)
-
-
-def _build(case):
-    return jax_adapter.JaxAdapter().build(case.spec, case.materialize()[2])
-
-
-def test_models_of_one_structure_share_their_compiled_functions(jax):
-    """The matrix's saving: a second model of the same spec less its optimizer calls the
-    gradient its first model compiled; another optimizer adds only its update."""
-    sgd = matrix_case("tanh", "mse", "sgd", "float64", seed=3)
-    adam = matrix_case("tanh", "mse", "adam_torch", "float64", seed=4)
-    models = [
-        _build(case) for case in (sgd, adam, matrix_case("tanh", "mse", "sgd", "float64", seed=5))
-    ]
-    assert models[0]._shared("_value_and_grad") is models[1]._shared("_value_and_grad")
-    assert models[0]._shared("optimizer.update") is models[2]._shared("optimizer.update")
-    assert models[0]._shared("optimizer.update") is not models[1]._shared("optimizer.update")
-    other_loss = _build(matrix_case("tanh", "bce", "sgd", "float64", seed=3))
-    assert other_loss._shared("_value_and_grad") is not models[0]._shared("_value_and_grad")
-
-
-def test_an_error_planted_after_a_clean_run_is_compiled_afresh_and_caught(jax, monkeypatch):
-    """A shared compilation must never hide a planted error (nor outlive it): the clean case
-    compiles first, the planted run must not reuse it, and the clean one after it passes."""
-    case = Case("control", SQUARE, seed=11)
-    assert failing(compare_case(case, "jax")) == set()
-    original = optim_jax._adam
-    with monkeypatch.context() as m:
-        m.setattr(optim_jax, "_adam", lambda o: original({**o, "beta2": o["beta2"] * (1 - 1e-7)}))
-        assert ("step_20", "0.W") in failing(compare_case(case, "jax"))
-    dense = jax_adapter.LAYERS["dense"]
-    with monkeypatch.context() as m:
-        m.setitem(
-            jax_adapter.LAYERS,
-            "dense",
-            dataclasses.replace(dense, apply=lambda c, o, x, t: dense.apply(c, o, x, t) * 1.001),
-        )
-        assert ("forward", "output") in failing(compare_case(case, "jax"))
-    assert failing(compare_case(case, "jax")) == set()
