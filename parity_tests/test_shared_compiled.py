@@ -100,10 +100,17 @@ def test_keras_error_planted_after_a_clean_run_is_traced_afresh_and_caught(frame
         assert failing(compare_case(case, framework)) == set()
 
 
-def test_keras_networks_with_other_variables_trace_nothing_shared(keras):
+def test_keras_networks_with_other_variables_share_nothing(keras):
     """Running statistics (batch norm) and dropout seeds are variables the mapping does not
     cover: such a network keeps the tape over its own variables."""
     for layer in (LayerSpec("batchnorm", BN_KERAS), LayerSpec("dropout", {"rate": 0.5})):
         spec = dataclasses.replace(SGD, layers=(layer, *SGD.layers))
         assert not _build("keras", Case("other", spec, seed=1)).shared_gradient
     assert _build("keras", Case("dense", SGD, seed=1)).shared_gradient
+
+
+def test_keras_with_a_loop_named_keeps_the_tape(keras):
+    """A named loop runs as named, and its gradient by the tape: the baseline records the
+    XLA loop's models bit for bit, and the traced gradient differs by ulps."""
+    for loop in ("xla", "graph", "eager"):
+        assert not _build("keras", Case("dense", SGD, seed=1), loop=loop).shared_gradient
