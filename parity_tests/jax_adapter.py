@@ -265,8 +265,7 @@ class JaxModel(Model):
         that computes the same function (:mod:`.shared_compiled`): the gradient and the
         prediction depend on the configured layers and the spec less its optimizer (loss,
         regularizer, dtype), the optimizer's ``init`` and ``update`` on its formulation and
-        options.
-        ``jax.jit`` compiles again only for shapes it has not seen."""
+        options.  ``jax.jit`` compiles again only for shapes it has not seen."""
         if what.startswith("optimizer."):
             options = repr(self.spec.build_optimizer().options())
             structure: tuple[Any, ...] = (self.spec.optimizer, options, self.prefer_optax)
