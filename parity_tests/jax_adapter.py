@@ -45,7 +45,6 @@ steps).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -57,7 +56,7 @@ from reference_nn import losses as ref_losses
 from . import frameworks
 from .adapter import Adapter, Array, Batches, Model, Params
 from .jax_layers import ACTIVATION_NAMES, LAYERS
-from .shared_compiled import SharedCompiled
+from .shared_compiled import SharedCompiled, spec_less_optimizer
 
 COMPILE_FROM_STEPS = 200
 
@@ -110,14 +109,6 @@ def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
     raise ValueError(f"the JAX adapter has no loss {spec.loss!r}")
 
 
-def _spec_less_optimizer(spec: NetworkSpec) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (f.name, repr(getattr(spec, f.name)))
-        for f in dataclasses.fields(spec)
-        if f.name not in ("optimizer", "optimizer_options")
-    )
-
-
 class JaxModel(Model):
     """The network, loss and optimizer of ``spec`` as JAX functions, starting from ``params``."""
 
@@ -125,6 +116,7 @@ class JaxModel(Model):
         from . import optim_jax
 
         self.prefer_optax = prefer_optax
+        self._compiled_by_what: dict[str, Any] = {}  # this model's lookups in _SHARED
         self.jax = frameworks.jax()
         self.jnp = self.jax.numpy
         self.spec, self.dtype = spec, spec.np_dtype
@@ -266,13 +258,18 @@ class JaxModel(Model):
         prediction depend on the configured layers and the spec less its optimizer (loss,
         regularizer, dtype), the optimizer's ``init`` and ``update`` on its formulation and
         options.  ``jax.jit`` compiles again only for shapes it has not seen."""
-        if what.startswith("optimizer."):
-            options = repr(self.spec.build_optimizer().options())
-            structure: tuple[Any, ...] = (self.spec.optimizer, options, self.prefer_optax)
-            method = getattr(self.optimizer, what.split(".", 1)[1])
-            return _SHARED.get(what, structure, lambda: self.jax.jit(method))
-        structure = (repr(self.layers), *_spec_less_optimizer(self.spec))
-        return _SHARED.get(what, structure, lambda: self.jax.jit(getattr(self, what)))
+        compiled = self._compiled_by_what.get(what)
+        if compiled is None:
+            if what.startswith("optimizer."):
+                options = repr(self.spec.build_optimizer().options())
+                structure: tuple[Any, ...] = (self.spec.optimizer, options, self.prefer_optax)
+                fn = getattr(self.optimizer, what.split(".", 1)[1])
+            else:
+                structure = (repr(self.layers), *spec_less_optimizer(self.spec))
+                fn = getattr(self, what)
+            compiled = _SHARED.get(what, structure, lambda: self.jax.jit(fn))
+            self._compiled_by_what[what] = compiled
+        return compiled
 
     def _gradient(self, X: Array, y: Array) -> tuple[Any, Any, Any, Any]:
         """Output, loss, gradients and non-trainable state after one training call at the

@@ -62,7 +62,6 @@ for every new index array.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -74,7 +73,7 @@ from reference_nn import NetworkSpec
 from . import frameworks
 from .adapter import Adapter, Array, Batches, Model, NotMirrored, Params
 from .keras_layers import LAYERS, KerasLayer
-from .shared_compiled import SharedCompiled
+from .shared_compiled import SharedCompiled, spec_less_optimizer
 
 # With no loop named, runs shorter than this step eagerly (on JAX, through one compiled
 # step); longer ones are one compiled loop (XLA; on JAX one lax.scan)
@@ -294,6 +293,7 @@ class KerasModel(Model):
             and {id(v) for v in self.model.variables} == {id(v) for v in self.variables}
         )
         self._compiled: Any = None
+        self._compiled_by_what: dict[str, Any] = {}  # this model's lookups in _SHARED
 
     # ------------------------------------------------------------------ parameters
     def named_variables(self) -> list[tuple[str, Any]]:
@@ -366,26 +366,14 @@ class KerasModel(Model):
     def _jax_one(self, X: Any, y: Any) -> tuple[Any, ...]:
         """JAX: output, loss, gradients and the values after one ``stateless_apply``.  A dense
         network calls the process's ``jax.jit`` of each, shared by every model of its
-        structure (:meth:`_structure`); another network runs them op by op (see
+        structure (:meth:`_shared`); another network runs them op by op (see
         ``jax_adapter``: compiling each short run costs more than it saves)."""
         if not self.optimizer.built:
             self.optimizer.build(self.variables)
         values = [v.value for v in self.variables]
         opt_values = [v.value for v in self.optimizer.variables]
         if self.shared_gradient:
-            import jax
-
-            vag = _SHARED.get(
-                "jax gradient", self._structure(), lambda: jax.jit(self._jax_value_and_grad)
-            )
-            # a Keras optimizer is built for its variables: it maps them by position
-            variables = tuple((tuple(v.shape), str(v.dtype)) for v in self.variables)
-            options = repr(self.spec.build_optimizer().options())
-            apply = _SHARED.get(
-                "jax update",
-                (self.spec.optimizer, options, self.python_float_constants, variables),
-                lambda: jax.jit(self.optimizer.stateless_apply),
-            )
+            vag, apply = self._shared("jax gradient"), self._shared("jax update")
         else:
             vag, apply = self._jax_value_and_grad, self.optimizer.stateless_apply
         (loss, out), grads = vag(values, X, y)
@@ -407,37 +395,33 @@ class KerasModel(Model):
 
         return jax.value_and_grad(self._jax_objective, has_aux=True)(values, X, y)
 
-    def _tf_gradient(self, X: Any, y: Any) -> tuple[Any, Any, list[Any]]:
-        """TensorFlow, a dense network stepping eagerly: :meth:`loss_and_grads` as one
-        ``tf.function`` of the variables' values (the model in a ``keras.StatelessScope``
-        that maps its variables to them, gradients by ``tf.GradientTape``), traced once per
-        process for everything it computes from (:mod:`.shared_compiled`: the spec less its
-        optimizer, the constants' precision) and shared by every model of that structure.
-        The matrix's 21 eager tape passes cost more than the trace they share: 0.14 s a case
-        against 0.22-0.29 s (measured 2026-12-02).  The optimizer still applies the
-        gradients eagerly to this model's variables: TensorFlow's Keras has no
-        ``stateless_apply``."""
-        return self._traced_gradient()([v.value for v in self.variables], X, y)
+    def _shared(self, what: str) -> Any:
+        """The process's compiled ``what`` for this model's structure (:mod:`.shared_compiled`),
+        looked up once per model.  ``"gradient"``: TensorFlow, a ``tf.function`` of
+        :meth:`_stateless_gradient`; ``"jax gradient"`` and ``"jax update"``: JAX, ``jax.jit``
+        of the value and gradient and of the optimizer's ``stateless_apply``.  The gradient
+        computes from the spec less its optimizer and whether constants went through Python
+        floats; the update from the optimizer and its options, and the variables' shapes (a
+        Keras optimizer is built for its variables and maps them by position)."""
+        compiled = self._compiled_by_what.get(what)
+        if compiled is None:
+            structure, make = self._recipe(what)
+            compiled = self._compiled_by_what[what] = _SHARED.get(what, structure, make)
+        return compiled
 
-    def _structure(self) -> tuple[Any, ...]:
-        """What the gradient computes from besides the variables' values: the spec less its
-        optimizer, and whether constants went through Python floats."""
-        return (
-            *(
-                (f.name, repr(getattr(self.spec, f.name)))
-                for f in dataclasses.fields(self.spec)
-                if f.name not in ("optimizer", "optimizer_options")
-            ),
-            self.python_float_constants,
-        )
+    def _recipe(self, what: str) -> tuple[tuple[Any, ...], Callable[[], Any]]:
+        """``what``'s structure key and how to compile it (see :meth:`_shared`)."""
+        gradient = (*spec_less_optimizer(self.spec), self.python_float_constants)
+        if what == "gradient":
+            return gradient, lambda: self.tf.function(self._stateless_gradient, autograph=False)
+        import jax
 
-    def _traced_gradient(self) -> Any:
-        """The process's ``tf.function`` of :meth:`_stateless_gradient` for this structure."""
-        return _SHARED.get(
-            "gradient",
-            self._structure(),
-            lambda: self.tf.function(self._stateless_gradient, autograph=False),
-        )
+        if what == "jax gradient":
+            return gradient, lambda: jax.jit(self._jax_value_and_grad)
+        variables = tuple((tuple(v.shape), str(v.dtype)) for v in self.variables)
+        options = repr(self.spec.build_optimizer().options())
+        update = (self.spec.optimizer, options, self.python_float_constants, variables)
+        return update, lambda: jax.jit(self.optimizer.stateless_apply)
 
     def _stateless_gradient(self, values: list[Any], X: Any, y: Any) -> tuple[Any, Any, Any]:
         with self.tf.GradientTape() as tape:
@@ -448,9 +432,17 @@ class KerasModel(Model):
         return out, loss, tape.gradient(loss, values)
 
     def _eager_gradient(self, X: Any, y: Any) -> tuple[Any, Any, list[Any]]:
+        """:meth:`loss_and_grads`, or on TensorFlow, for a dense network stepping eagerly, one
+        ``tf.function`` of the variables' values (the model in a ``keras.StatelessScope``
+        that maps its variables to them, gradients by ``tf.GradientTape``), traced once per
+        process for its structure (:meth:`_shared`) and shared by every model of it.  The
+        matrix's 21 eager tape passes cost more than the trace they share: 0.14 s a case
+        against 0.22-0.29 s (measured 2026-12-02).  The optimizer still applies the
+        gradients eagerly to this model's variables: TensorFlow's Keras has no
+        ``stateless_apply``.  On JAX the sharing is in :meth:`_jax_one`."""
         if self.shared_gradient and self.backend == "tensorflow":
-            return self._tf_gradient(X, y)
-        return self.loss_and_grads(X, y)  # on JAX, shared in _jax_one
+            return self._shared("gradient")([v.value for v in self.variables], X, y)
+        return self.loss_and_grads(X, y)
 
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
         out, loss, grads = self._eager_gradient(self._tensor(X), self._tensor(y))

@@ -15,13 +15,28 @@ per structure, a case costs its calls.  An adapter asks for ``get(what, structur
   objects are kept alive with the entry, so their ids stay unique;
 * ``make()`` builds the compiled function from the asking model, the first of its structure;
   later models call it with their own parameters and state.
+
+A model looks each of its functions up once and keeps it: ``get`` reads ~1,000 objects for
+the key, and asking for the gradient and the update at every step took 350 us of a JAX matrix
+step's 875 us (measured 2026-12-02).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
+
+
+def spec_less_optimizer(spec: Any) -> tuple[tuple[str, str], ...]:
+    """A spec's fields but its optimizer and options, as ``(name, repr)``: what a gradient
+    computes from besides the parameters' values."""
+    return tuple(
+        (f.name, repr(getattr(spec, f.name)))
+        for f in dataclasses.fields(spec)
+        if f.name not in ("optimizer", "optimizer_options")
+    )
 
 
 class SharedCompiled:

@@ -65,12 +65,12 @@ def test_keras_dense_models_of_one_structure_share_their_traced_gradient(keras):
         for seed, opt in ((3, "sgd"), (4, "adam_keras"))
     )
     assert first.shared_gradient and adam.shared_gradient
-    assert first._traced_gradient() is adam._traced_gradient()
+    assert first._shared("gradient") is adam._shared("gradient")
     bce = _build("keras", matrix_case("tanh", "bce", "sgd", "float64", seed=3))
-    assert bce._traced_gradient() is not first._traced_gradient()
+    assert bce._shared("gradient") is not first._shared("gradient")
     case = matrix_case("tanh", "mse", "sgd", "float64", seed=3)
     python_floats = _build("keras", case, python_float_constants=True)
-    assert python_floats._traced_gradient() is not first._traced_gradient()
+    assert python_floats._shared("gradient") is not first._shared("gradient")
 
 
 SGD = dataclasses.replace(SQUARE, optimizer="sgd", optimizer_options={"lr": 0.1})
