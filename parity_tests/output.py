@@ -214,10 +214,15 @@ class OutputFolder:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def write(self, fill: Callable[[Path], Iterable[Path] | None]) -> list[Path]:
+    def write(
+        self,
+        fill: Callable[[Path], Iterable[Path] | None],
+        keep: Callable[[Path], bool] | None = None,
+    ) -> list[Path]:
         """Run ``fill(folder)`` on a fresh temporary folder, then put it in place of the
         target at once.  Returns the written paths (``fill``'s, or every file) in the target.
-        If ``fill`` raises, the target is untouched and the temporary folder removed."""
+        If ``fill`` raises, the target is untouched and the temporary folder removed.
+        ``keep(entry)``: which entries of the old folder may be carried over (default all)."""
         if self._refs < 1:
             raise RuntimeError("write() on a released output folder")
         tmp = _sidecar(self.target, f"tmp-{os.getpid()}")
@@ -227,20 +232,20 @@ class OutputFolder:
         try:
             written = fill(tmp)
             paths = sorted(tmp.rglob("*")) if written is None else [Path(p) for p in written]
-            self._carry_over(tmp)
+            self._carry_over(tmp, keep)
             self._swap(tmp)
         finally:
             self._discard_tmp()
         return [self.target / p.relative_to(tmp) for p in paths]
 
-    def _carry_over(self, tmp: Path) -> None:
+    def _carry_over(self, tmp: Path, keep: Callable[[Path], bool] | None = None) -> None:
         """Hard-link what the old folder holds and the new one does not (another command's
         results kept in the same folder, such as a seed study's) into the new one."""
         if not self.target.is_dir():
             return
         for entry in self.target.iterdir():
             dest = tmp / entry.name
-            if dest.exists() or dest.is_symlink():
+            if dest.exists() or dest.is_symlink() or (keep is not None and not keep(entry)):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.copytree(entry, dest, symlinks=True, copy_function=_link_or_copy)
