@@ -73,6 +73,18 @@ def as_dtype(dtype: Any) -> np.dtype[Any]:
     return resolved
 
 
+def _dtype_of(value: Any) -> np.dtype[Any] | None:
+    """The dtype of an array (NumPy's, or another library's that NumPy can name); None for
+    nested lists and for dtypes NumPy cannot name."""
+    given = getattr(value, "dtype", None)
+    if given is None:
+        return None
+    try:
+        return np.dtype(given)
+    except TypeError:
+        return None
+
+
 def check_array(
     value: Any,
     name: str,
@@ -83,19 +95,22 @@ def check_array(
 ) -> Array:
     """Return ``value`` as an array of exactly ``dtype``.
 
-    Nested lists and integer arrays are converted (that loses nothing); a floating array
-    of another precision is refused, because converting it is exactly the silent upcast
-    or downcast that makes two implementations disagree for no visible reason.
+    Nested lists of numbers are read in ``dtype`` (they have no dtype to change).  An array
+    of another dtype is refused, floating or not: converting it is exactly the silent upcast,
+    downcast or int-to-float change that makes two implementations disagree for no visible
+    reason (integer indices for an embedding layer go through :func:`check_indices`).
     """
+    given = _dtype_of(value)
+    if given is not None and given != dtype:
+        if given.kind not in "fiub":
+            raise DTypeError(f"{name} has non-numeric dtype {given}")
+        what = {"i": "integer ", "u": "integer ", "b": "boolean "}.get(given.kind, "")
+        raise DTypeError(
+            f"{name} has {what}dtype {given} but the network computes in {dtype}; "
+            f"convert it explicitly with {name}.astype(np.{dtype.name})"
+        )
     if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f" and value.dtype != dtype:
-            raise DTypeError(
-                f"{name} has dtype {value.dtype} but the network computes in {dtype}; "
-                f"convert it explicitly with {name}.astype(np.{dtype.name})"
-            )
-        if value.dtype.kind not in "fiub":
-            raise DTypeError(f"{name} has non-numeric dtype {value.dtype}")
-        array = value.astype(dtype, copy=False)
+        array = value
     else:
         try:
             array = np.asarray(value, dtype=dtype)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import Array, as_dtype, check_keys
+from ._checks import AllocationError, Array, as_dtype, check_allocation, check_keys
 from .initializers import INITIALIZERS, get_initializer
 from .layers import LAYER_KINDS, Layer, build_layer
 from .losses import LOSSES, get_loss
@@ -102,6 +102,20 @@ def _from_v1(data: Mapping[str, Any]) -> dict[str, Any]:
         out["layers"] = converted
     out["version"] = VERSION
     return out
+
+
+def _refused_array(exc: MemoryError) -> str:
+    """What NumPy's MemoryError was about, in the words of ``check_allocation``."""
+    shape, dtype = getattr(exc, "shape", None), getattr(exc, "dtype", None)
+    if shape is None or dtype is None:
+        return f"not enough memory ({exc})"
+    nbytes = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    what = f"a parameter of shape {tuple(shape)} in {np.dtype(dtype).name}"
+    try:
+        check_allocation(nbytes, what, "make the layer smaller")
+    except AllocationError as too_big:
+        return str(too_big)
+    return f"{what} ({nbytes / 2**30:,.1f} GiB) could not be allocated: {exc}"
 
 
 def _require(where: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
@@ -186,11 +200,28 @@ class NetworkSpec:
         """The reference layers, each built for the output shape of the one before it."""
         layers: list[Layer] = []
         shape = self.input_shape
+        count = total = 0
         for i, lay in enumerate(self.layers):
+            where = f"layers[{i}] ({lay.kind})"
             try:
                 layer = build_layer(lay.kind, shape, self.dtype, **lay.options)
             except ValueError as exc:  # SpecError, ShapeError, an activation's own check
                 raise SpecError(f"layers[{i}]: {exc}") from None
+            except MemoryError as exc:  # NumPy refused one of its arrays outright
+                raise SpecError(f"{where}: {_refused_array(exc)}") from None
+            # A layer's arrays are zeros, which NumPy maps without touching memory: the
+            # sizes are known here, before anything is written into them (initialisation,
+            # training).  Parameters alone larger than memory cannot train on this machine.
+            arrays = [*layer.params.values(), *getattr(layer, "state", {}).values()]
+            size = sum(a.size for a in arrays)
+            count, total = count + size, total + sum(a.nbytes for a in arrays)
+            before = f" ({count:,} with the layers before it)" if layers else ""
+            try:
+                check_allocation(
+                    total, f"{where}: {size:,} parameters{before}", "make the layer smaller"
+                )
+            except AllocationError as exc:
+                raise SpecError(str(exc)) from None
             layers.append(layer)
             shape = layer.output_shape
         return layers

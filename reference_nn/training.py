@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._checks import Array, ShapeError, check_allocation, check_array, check_choice, check_count
+from ._checks import (
+    Array,
+    ShapeError,
+    check_allocation,
+    check_array,
+    check_choice,
+    check_count,
+    check_indices,
+)
 from .network import Sequential
 from .optimizers import Optimizer
 
@@ -116,7 +124,12 @@ def fit(
     epochs = check_count(epochs, "epochs")
     if batch_size is not None:
         batch_size = check_count(batch_size, "batch_size")
-    X = check_array(X, "X", network.dtype, ndim=1 + len(network.input_shape))
+    ndim = 1 + len(network.input_shape)
+    first = network.layers[0]
+    if getattr(first, "integer_input", False):  # an embedding takes integer indices
+        X = check_indices(X, "X", first, ndim=ndim)
+    else:
+        X = check_array(X, "X", network.dtype, ndim=ndim)
     y = check_array(y, "y", network.dtype)
     if X.shape[1:] != network.input_shape:
         raise ShapeError(
