@@ -230,3 +230,55 @@ CASE_TOLERANCES: dict[str, dict[str, dict[str, float]]] = {
         }
     },
 }
+
+
+# ---------------------------------------------------------------- the baseline check's envelope
+# ``refnn baseline check`` (experiments/baseline/check.py) fails a framework's tensor when its
+# normwise relative error against the reference grew, since the recording, by more than this;
+# the reference's own tensors when they moved by more than ``reference``.  Per dtype and item
+# kind (parity: 20 steps; example: up to 10,000 full-batch steps; housing: 2 epochs of
+# per-sample steps; examples and housing are float64 only).
+#
+# Measured 2026-12-04 (torch 2.13.0, Keras 3.15.1 / TF 2.21.0, NumPy 2.4.6; 51 items, 1,816
+# tensors), as the largest growth over every tensor:
+#   * three kernel paths emulated on this AVX-512 EPYC (experiments/baseline/kernel_paths.py:
+#     "avx2", "sse4", "tf-eigen"), against the recording made here;
+#   * two real CPUs: the recordings of an EPYC without AVX-512 (baselines/pinned) and of this
+#     one (baselines/pinned/platforms/avx512), each against the other.
+#
+# =========  =========  ==========  ==========  ========  =======================================
+# dtype      kind       emulated    two CPUs    envelope  worst (emulated)
+# =========  =========  ==========  ==========  ========  =======================================
+# float64    parity     2.8e-16     1.6e-16     2e-14     tanh-half_sse-sgd [keras] step_20 1.b
+# float64    example    4.1e-15     2.2e-15     5e-13     logistic_l2_4_layer [torch] final 0.b
+# float64    housing    6.1e-16     (0)         5e-14     epochs2 [keras] epoch_2 1.b
+# float64    reference  5.0e-15     4.0e-15     5e-13     logistic_l2_4_layer final 0.b
+# float32    parity     4.0e-07     1.4e-07     2e-05     sigmoid-bce-nesterov_keras step_1 0.b
+# float32    reference  5.1e-07     1.1e-07     5e-05     sigmoid-bce-nesterov_keras step_1 0.b
+# =========  =========  ==========  ==========  ========  =======================================
+#
+# Envelope: about 50x the worst, rounded up.  Why 50 and not the tolerance table's 10: three
+# emulated paths and two real CPUs are few, and an Intel Xeon (AVX-512 FP16, AMX) moved torch's
+# float64 tensors by up to 2,718 ulp against the EPYC recordings, 8x the widest emulated path
+# (344 ulp), so a real CPU can drift further than measured here.  What it still catches: in
+# float64 any change of one part in 10^13 or more (a framework change of one part in a million
+# is 10^7 times the envelope); in float32 a change of about 2e-5 normwise, i.e. some 170 ulp:
+# below that, another CPU's kernels move float32 results as much as a real change would.
+BASELINE_ENVELOPE: dict[str, dict[str, float]] = {
+    "float64": {"parity": 2e-14, "example": 5e-13, "housing": 5e-14, "reference": 5e-13},
+    "float32": {"parity": 2e-5, "reference": 5e-5},
+}
+
+
+def baseline_envelope(dtype: str, kind: str, reference: bool = False) -> float:
+    """How far a baseline tensor's error against the reference may grow across CPUs (for the
+    reference itself, ``reference=True``: how far it may move).  ValueError for a dtype and
+    kind nobody measured."""
+    key = "reference" if reference else kind
+    try:
+        return BASELINE_ENVELOPE[dtype][key]
+    except KeyError:
+        raise ValueError(
+            f"no baseline envelope measured for {dtype} {key} items: measure one with "
+            "'python -m experiments.baseline.kernel_paths DIR' (parity_tests/tolerances.py)"
+        ) from None
