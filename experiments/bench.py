@@ -94,28 +94,37 @@ def import_seconds(code: str) -> float | None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from experiments import extras
+    from experiments.housing.data import HousingDataError
+    from experiments.housing.protocol import make_problem
     from parity_tests.registry import parse_frameworks
+    from reference_nn._checks import AllocationError
 
-    try:
+    try:  # every check before the minutes of timing, not after
         frameworks = parse_frameworks(args.frameworks)
-        if args.epochs < 1 or args.repeat < 1:
-            raise ValueError("--epochs and --repeat must be >= 1")
-        if args.json is not None:  # checked before the minutes of timing, not after
+        for option, value in (("--epochs", args.epochs), ("--repeat", args.repeat)):
+            if value < 1:
+                raise ValueError(f"{option} must be >= 1, got {value}")
+        if args.json is not None:
             target = Path(args.json)
             if not args.json.strip() or target.is_dir():
                 raise ValueError(f"--json {args.json!r} must name a file")
             if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
                 raise ValueError(f"--json {args.json}: cannot write in {target.parent}")
-    except ValueError as exc:
+        refusal = extras.refusal(
+            f"--frameworks {','.join(frameworks)}", extras.framework_modules(frameworks)
+        )
+        if refusal is not None:
+            raise ValueError(f"{refusal} (or run --frameworks numpy)")
+        problem = make_problem(epochs=args.epochs)
+    except (ValueError, HousingDataError, AllocationError) as exc:
         print(f"refnn bench: {exc}", file=sys.stderr)
         return 2
     figures: dict[str, Any] = {"load_average": os.getloadavg(), "housing": {}, "import": {}}
     print(f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
-    from experiments.housing.protocol import make_problem
     from experiments.housing.run import train
 
-    problem = make_problem(epochs=args.epochs)
     steps = problem.orders.size
     print(f"\n{'housing':<22}{'compile s':>12}{'steps/s':>14}{'us/step':>10}")
     for fw in frameworks:

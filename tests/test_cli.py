@@ -99,3 +99,34 @@ def test_parity_report_refuses_an_empty_selection(tmp_path, capsys, args, messag
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()  # nothing written, an earlier report is not overwritten
+
+
+def test_help_says_what_the_worked_examples_are(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the worked examples of the published articles this project reproduces" in out
+    assert "docs/worked_examples.md" in out and "seed articles" not in out
+
+
+def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes a byte: EPIPE, always
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "experiments.cli", "examples"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert done.stderr == ""  # no BrokenPipeError traceback, no "Exception ignored"

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+DEFAULT_FRAMEWORKS = "numpy,torch,keras"
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -18,9 +20,9 @@ def register(sub: Any) -> None:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument(
         "--frameworks",
-        default="numpy,torch,keras",
-        help="comma-separated framework names (default numpy,torch,keras; see "
-        "parity_tests/registry.py)",
+        default=None,
+        help=f"comma-separated framework names (default {DEFAULT_FRAMEWORKS}; see "
+        "parity_tests/registry.py); the seed study (--seeds) is NumPy only",
     )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument(
@@ -29,12 +31,14 @@ def register(sub: Any) -> None:
         default="sequential",
         help="samples in order (as published) or one seeded permutation per epoch",
     )
-    p.add_argument("--seed", type=int, default=0, help="initial weights (and shuffling) seed")
+    p.add_argument(
+        "--seed", type=int, default=None, help="initial weights (and shuffling) seed (default 0)"
+    )
     p.add_argument(
         "--data",
         default=None,
-        help="cal_housing.data(.gz) or cal_housing.tgz (default: $REFNN_HOUSING_DATA, "
-        "then scikit-learn's download cache)",
+        help="cal_housing.data(.gz) or cal_housing.tgz, or 'sklearn' for scikit-learn's "
+        "downloader (default: $REFNN_HOUSING_DATA, else the copy shipped with the project)",
     )
     p.add_argument("--out", default="results/housing", help="output folder")
     p.add_argument(
@@ -56,9 +60,9 @@ def register(sub: Any) -> None:
         "--seeds",
         default=None,
         metavar="A..B",
-        help="the seed study: NumPy runs from the initial weights of seeds A..B (the text's "
-        "rule; with --as-published the notebook's too), a table and histograms in "
-        "OUT/seeds_A-B/",
+        help="the seed study: NumPy runs from the initial weights of seeds A..B, integers "
+        "0 <= A <= B (the text's rule; with --as-published the notebook's too), a table and "
+        "histograms in OUT/seeds_A-B/",
     )
     p.set_defaults(handler=main)
 
@@ -85,45 +89,101 @@ class _Progress:
             print(f"{framework}: {total} epochs done", file=sys.stderr)
 
 
+def _refuse(message: str) -> int:
+    print(f"refnn housing: {message}", file=sys.stderr)
+    return 2
+
+
+def _check_seed_study(args: argparse.Namespace, chosen: list[str]) -> str | None:
+    """Why ``--seeds`` cannot run with the other options given, or None.  The study is the
+    NumPy reference alone, from seeds A..B, in float64: an option it would ignore is refused,
+    not dropped in silence."""
+    if "-" in args.seeds:  # parse_seeds's own message would not say why
+        return (
+            f"--seeds {args.seeds}: seeds are integers >= 0, written A..B with A <= B "
+            "(e.g. --seeds 0..49)"
+        )
+    if args.frameworks is not None and chosen != ["numpy"]:
+        return (
+            f"--seeds runs the NumPy reference only, not --frameworks {args.frameworks}: "
+            "drop --frameworks (or run without --seeds)"
+        )
+    if args.seed is not None:
+        return "--seed and --seeds exclude each other: --seeds A..B names the seeds"
+    if args.dtype != "float64":
+        return "--as-published and --seeds run in float64 only"
+    return None
+
+
+def _extras_refusal(args: argparse.Namespace, chosen: list[str]) -> str | None:
+    """The optional packages this run needs, when some are missing (checked before work)."""
+    import os
+
+    from experiments import extras
+
+    from .data import ENV_VAR, SKLEARN_SOURCE
+
+    modules = ["matplotlib"]  # housing.png, or the study's histograms
+    if sys.stderr.isatty():
+        modules.append("tqdm")  # the progress bars
+    source = args.data if args.data is not None else os.environ.get(ENV_VAR)
+    if source is not None and source.strip() == SKLEARN_SOURCE:
+        modules.append("sklearn")
+    if args.seeds is None:
+        modules += extras.framework_modules(chosen)
+    what = "the seed study" if args.seeds is not None else f"--frameworks {','.join(chosen)}"
+    return extras.refusal(what, modules)
+
+
 def main(args: argparse.Namespace) -> int:
     from parity_tests.registry import parse_frameworks
 
     try:
-        chosen = parse_frameworks(args.frameworks)
+        chosen = parse_frameworks(
+            DEFAULT_FRAMEWORKS if args.frameworks is None else args.frameworks
+        )
     except ValueError as exc:
-        print(f"refnn housing: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     if args.epochs < 1:
-        print("refnn housing: --epochs must be >= 1", file=sys.stderr)
-        return 2
+        return _refuse(f"--epochs must be >= 1, got {args.epochs}")
     if args.jobs < 1:
-        print(f"refnn housing: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
-        return 2
-    if args.seed < 0:
-        print(f"refnn housing: --seed must be >= 0, got {args.seed}", file=sys.stderr)
-        return 2
-    if (args.as_published or args.seeds is not None) and args.dtype != "float64":
-        print("refnn housing: --as-published and --seeds run in float64 only", file=sys.stderr)
-        return 2
-    from parity_tests.output import OutputError, claim
-
+        return _refuse(f"--jobs must be >= 1, got {args.jobs}")
+    if args.seed is not None and args.seed < 0:
+        return _refuse(f"--seed must be >= 0, got {args.seed}")
+    seeds = None
     if args.seeds is not None:
-        from .seed_study import main as seed_study
         from .seed_study import parse_seeds
 
+        problem = _check_seed_study(args, chosen)
         try:
-            seeds = parse_seeds(args.seeds)
+            seeds = parse_seeds(args.seeds) if problem is None else None
+        except ValueError as exc:
+            problem = str(exc)
+        if problem is not None:
+            return _refuse(problem)
+        chosen = ["numpy"]
+    if args.as_published and args.dtype != "float64":
+        return _refuse("--as-published and --seeds run in float64 only")
+    problem = _extras_refusal(args, chosen)
+    if problem is not None:
+        return _refuse(problem)
+    args.seed = 0 if args.seed is None else args.seed
+    args.frameworks = ",".join(chosen)
+    from parity_tests.output import OutputError, claim
+
+    if seeds is not None:
+        from .seed_study import main as seed_study
+
+        try:
             out = claim(args.out)  # the study writes OUT/seeds_A-B: one run in OUT at a time
-        except (ValueError, OutputError) as exc:
-            print(f"refnn housing: {exc}", file=sys.stderr)
-            return 2
+        except OutputError as exc:
+            return _refuse(str(exc))
         with out:
             return seed_study(args, seeds)
     try:
         out = claim(args.out)  # checked and locked before any work
     except OutputError as exc:
-        print(f"refnn housing: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     with out:
         return _run(args, chosen, out)
 

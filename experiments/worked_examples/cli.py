@@ -19,9 +19,11 @@ import numpy as np
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "examples",
-        help="the worked examples from the seed articles: list them, or run one",
-        description="Without a subcommand: list the worked examples.  'run NAME' trains one "
-        "in NumPy, PyTorch and Keras from the same weights and prints the source's figures "
+        help="the worked examples of the published articles this project reproduces "
+        "(docs/worked_examples.md): list them, or run one",
+        description="The worked examples of the published articles this project reproduces "
+        "(docs/worked_examples.md).  Without a subcommand: list them.  'run NAME' trains one "
+        "in NumPy, PyTorch and Keras from the same weights and prints the article's figures "
         "next to each framework's.",
     )
     p.set_defaults(handler=_list)
@@ -40,12 +42,12 @@ def register(sub: Any) -> None:
         "--every",
         type=int,
         default=None,
-        help="print the loss every N steps (default: as often as the source did)",
+        help="print the loss every N steps (default: as often as the source did; 0: no loss lines)",
     )
     run.add_argument(
         "--keras-loop",
         choices=("xla", "graph", "eager"),
-        default="xla",
+        default=None,
         help="Keras training loop: compiled with XLA (default), a TF graph, or eager",
     )
     run.add_argument(
@@ -58,11 +60,21 @@ def register(sub: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from experiments import extras
+
     from .registry import ELSEWHERE, EXAMPLES
 
     width = max(map(len, [*EXAMPLES, *ELSEWHERE]))
     for name, factory in EXAMPLES.items():
-        ex = factory()
+        try:
+            ex = factory()
+        except ModuleNotFoundError as exc:  # its data comes from an extra (digits: sklearn)
+            module = (exc.name or "").split(".")[0]
+            if module not in extras.MODULES:
+                raise
+            print(f"{name:<{width}}  needs {extras.MODULES[module][0]}: "
+                  f"{extras.install_hint([module])}")  # fmt: skip
+            continue
         print(f"{name:<{width}}  {ex.steps:>6} step(s)  {ex.title}  [{ex.source}]")
     for name, where in ELSEWHERE.items():
         print(f"{name:<{width}}  run with {where}")
@@ -100,7 +112,13 @@ def _rows(figures: dict[str, dict[str, Any]]) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _refuse(message: str) -> int:
+    print(f"refnn examples: {message}", file=sys.stderr)
+    return 2
+
+
 def _run(args: argparse.Namespace) -> int:
+    from experiments import extras
     from parity_tests.registry import parse_frameworks
 
     from .registry import get_example, reproduce
@@ -108,19 +126,28 @@ def _run(args: argparse.Namespace) -> int:
     try:
         chosen = parse_frameworks(args.frameworks)
     except ValueError as exc:
-        print(f"refnn examples: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     if "numpy" not in chosen:
         chosen.insert(0, "numpy")  # the reference every framework is compared with
+    if args.keras_loop is not None and "keras" not in chosen:
+        return _refuse(f"--keras-loop {args.keras_loop} is for Keras: add keras to --frameworks")
+    if args.steps is not None and args.steps < 1:
+        return _refuse(f"--steps must be >= 1, got {args.steps}")
+    if args.every is not None and args.every < 0:
+        return _refuse(f"--every must be >= 0 (0: no loss lines), got {args.every}")
+    refusal = extras.refusal(f"--frameworks {','.join(chosen)}", extras.framework_modules(chosen))
+    if refusal is not None:
+        return _refuse(f"{refusal} (or run --frameworks numpy)")
     try:
         example = get_example(args.name)
     except KeyError as exc:
-        print(f"refnn examples: {exc.args[0]}", file=sys.stderr)
-        return 2
+        return _refuse(exc.args[0])
+    except ModuleNotFoundError as exc:  # the example's data comes from an extra
+        module = (exc.name or "").split(".")[0]
+        if module not in extras.MODULES:
+            raise
+        return _refuse(extras.refusal(args.name, [module]) or str(exc))
     if args.steps is not None:
-        if args.steps < 1:
-            print("refnn examples: --steps must be >= 1", file=sys.stderr)
-            return 2
         from reference_nn._checks import AllocationError, check_allocation
 
         try:  # a loss per step, and the full-batch order of each step
@@ -130,12 +157,12 @@ def _run(args: argparse.Namespace) -> int:
                 "use fewer --steps",
             )
         except AllocationError as exc:
-            print(f"refnn examples: {exc}", file=sys.stderr)
-            return 2
+            return _refuse(str(exc))
+    # the published figures are the source's, after its own number of steps
+    published_applies = args.steps is None or args.steps == example.steps
+    source_steps = example.steps
+    if args.steps is not None:
         example = example.with_changes(steps=args.steps)
-    if args.every is not None and args.every < 0:
-        print(f"refnn examples: --every must be >= 0, got {args.every}", file=sys.stderr)
-        return 2
     every = example.report_every if args.every is None else args.every
 
     print(f"{example.name}: {example.title}\nsource: {example.source}")
@@ -144,11 +171,8 @@ def _run(args: argparse.Namespace) -> int:
     trajectories, figures = {}, {}
     for fw in chosen:
         progress = _Progress(fw) if sys.stderr.isatty() else None
-        options = {"loop": args.keras_loop} if fw == "keras" else {}
-        try:
-            figures[fw], trajectories[fw] = reproduce(example, fw, progress, **options)
-        except ImportError as exc:  # a framework that is not installed: say so, go on
-            print(f"{fw}: not available ({exc})", file=sys.stderr)
+        options = {"loop": args.keras_loop or "xla"} if fw == "keras" else {}
+        figures[fw], trajectories[fw] = reproduce(example, fw, progress, **options)
 
     _print_loss_lines(example, trajectories, every)
     print("what the source printed (and more), per framework:")
@@ -158,7 +182,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{label:<28}" + "".join(f"{v:>18}" for v in values))
 
     ok = True
-    if example.published:
+    if example.published and not published_applies:
+        print(
+            f"\npublished figures: not compared (the source's are after {source_steps:,} "
+            f"step(s); this run took {example.steps:,})"
+        )
+    elif example.published:
         print("\npublished figures, checked at the precision they were printed to:")
         for key, fig in example.published.items():
             verdicts = []
