@@ -91,17 +91,13 @@ def _set_backend(backend: str) -> None:
     os.environ["KERAS_BACKEND"] = backend
 
 
-def in_backend_process(backend: str, fn: Callable[..., T], *args: Any) -> T:
+def in_backend_process(backend: str, fn: Callable[..., T], *args: Any, group: Any = None) -> T:
     """``fn(*args)`` in a fresh ("spawn") process whose Keras backend is ``backend``; ``fn``,
-    its arguments and its result must pickle."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    its arguments and its result must pickle.  The process dies with this one, and is stopped
+    with ``group`` (:mod:`parity_tests.workers`)."""
+    from .workers import run_in_process
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        1, mp_context=context, initializer=_set_backend, initargs=(backend,)
-    ) as pool:
-        return pool.submit(fn, *args).result()
+    return run_in_process(fn, *args, initializer=_set_backend, initargs=(backend,), group=group)
 
 
 def _versions_of(name: str) -> dict[str, str]:

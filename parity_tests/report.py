@@ -20,14 +20,20 @@ from .cases import Case, layer_cases, matrix, random_case, random_layer_case
 from .compare import Comparison
 from .completeness import N_RANDOM_LAYERS
 from .harness import compare_case
+from .workers import Group, Interrupts
 
 
-def run_case(case: Case, only: str | None = None) -> list[Comparison]:
+def run_case(
+    case: Case, only: str | None = None, check: Callable[[], None] | None = None
+) -> list[Comparison]:
     """Reference vs every registered framework that runs ``case`` in this process (or only
-    ``only``); a Keras backend other than this process's runs in :func:`run_elsewhere`."""
+    ``only``); a Keras backend other than this process's runs in :func:`run_elsewhere`.
+    ``check()`` before each framework (:meth:`Interrupts.check`)."""
     out: list[Comparison] = []
     for name, reason in case.frameworks().items():
         if reason is None and (name == only if only else not registry.process_backend(name)):
+            if check:
+                check()
             out += compare_case(case, name)
     return out
 
@@ -38,10 +44,13 @@ def _run_cases(cases: list[Case], framework: str) -> tuple[list[Comparison], dic
     return comparisons, registry.versions([framework], include_reference=False)
 
 
-def run_elsewhere(cases: list[Case]) -> tuple[list[Comparison], dict[str, dict[str, str]]]:
+def run_elsewhere(
+    cases: list[Case], group: Group | None = None
+) -> tuple[list[Comparison], dict[str, dict[str, str]]]:
     """The frameworks that need another Keras backend, each in a process of its own (one
     process each, which also reports its versions: a fresh Keras process costs ~10 s).  The
-    processes run at the same time, each waited on by a thread."""
+    processes run at the same time, each waited on by a thread; stopping ``group`` ends
+    them."""
     elsewhere = [
         (name, backend)
         for name in registry.names(include_reference=False)
@@ -53,13 +62,17 @@ def run_elsewhere(cases: list[Case]) -> tuple[list[Comparison], dict[str, dict[s
         return out, versions
     with ThreadPoolExecutor(len(elsewhere)) as pool:
         futures = [
-            (name, pool.submit(registry.in_backend_process, backend, _run_cases, cases, name))
+            (name, pool.submit(_in_backend, backend, _run_cases, cases, name, group=group))
             for name, backend in elsewhere
         ]
         for name, future in futures:  # in registry order, whichever finishes first
             comparisons, versions[name] = future.result()
             out += comparisons
     return out, versions
+
+
+def _in_backend(backend: str, fn: Callable[..., Any], *args: Any, group: Group | None) -> Any:
+    return registry.in_backend_process(backend, fn, *args, group=group)
 
 
 def _explain_cases(pairs: list[tuple[Case, str]]) -> dict[str, str]:
@@ -70,7 +83,7 @@ def _explain_cases(pairs: list[tuple[Case, str]]) -> dict[str, str]:
 
 
 def explain_failures(
-    cases: list[Case], worst: dict[tuple[str, str, str], Comparison]
+    cases: list[Case], worst: dict[tuple[str, str, str], Comparison], group: Group | None = None
 ) -> dict[str, str]:
     """``"case [framework]"`` -> the first step and layer where that framework parts from the
     reference, for every failing pair; another Keras backend's pairs in its own process."""
@@ -80,7 +93,8 @@ def explain_failures(
     out = _explain_cases(here)
     for fw in sorted({fw for _, fw in failing if registry.process_backend(fw)}):
         pairs = [(by_name[name], f) for name, f in failing if f == fw]
-        out |= registry.in_backend_process(registry.process_backend(fw), _explain_cases, pairs)
+        backend = registry.process_backend(fw)
+        out |= registry.in_backend_process(backend, _explain_cases, pairs, group=group)
     return out
 
 
@@ -212,27 +226,32 @@ def _write_into(
     progress: Callable[[int, int], None] | None = None,
     explain: bool = False,
 ) -> dict[str, Any]:
+    from .referee import referee_errors, referee_markdown
+
     start = time.perf_counter()
     comparisons: list[Comparison] = []
-    # keras-jax, keras-torch: a process each, running while this process runs the rest
-    with ThreadPoolExecutor(1) as pool:
-        other_processes = pool.submit(run_elsewhere, cases)
+    referee: dict[str, dict[str, float]] = {}
+    group = Group()
+    # keras-jax, keras-torch: a process each, running while this process runs the rest.  An
+    # interruption stops them at once (Interrupts), and an exception leaving the work stops
+    # them before the thread pool waits for its thread.
+    with ThreadPoolExecutor(1) as pool, Interrupts(group) as interrupts, group.stopped_on_error():
+        other_processes = pool.submit(run_elsewhere, cases, group)
         for i, case in enumerate(cases):
-            comparisons += run_case(case)
+            comparisons += run_case(case, check=interrupts.check)
             if progress:
                 progress(i + 1, len(cases))
-        from .referee import referee_markdown, referee_table
-
-        referee = referee_table(cases)  # float32 cases: each framework against float64
+        for case in cases:  # float32 cases: each framework against the float64 referee
+            interrupts.check()
+            if (errors := referee_errors(case)) is not None:
+                referee[case.name] = errors
         elsewhere, known = other_processes.result()
-    comparisons += elsewhere
-    seconds = time.perf_counter() - start
-    worst, versions, maxima = (
-        summarize(comparisons),
-        registry.versions(known=known),
-        measured_maxima(comparisons),
-    )
-    divergences = explain_failures(cases, worst) if explain else {}
+        comparisons += elsewhere
+        seconds = time.perf_counter() - start
+        worst = summarize(comparisons)
+        divergences = explain_failures(cases, worst, group) if explain else {}
+        interrupts.check()
+    versions, maxima = registry.versions(known=known), measured_maxima(comparisons)
     (out_dir / "parity.md").write_text(
         _markdown(worst, versions, maxima, seconds, divergences) + referee_markdown(referee)
     )

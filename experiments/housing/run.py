@@ -74,39 +74,15 @@ def train_in_backend(
 _PROGRESS_QUEUE: Any = None
 
 
-def _init_worker(queue: Any, parent: int) -> None:
-    """Each worker: progress to ``queue``; Ctrl-C is the parent's to handle (the parent
-    stops the workers), and a worker whose parent is gone exits within half a second."""
-    import signal
-    import threading
-
+def _init_worker(queue: Any) -> None:
+    """Each worker: progress to ``queue``.  (Ctrl-C and the parent's death are handled by
+    :mod:`parity_tests.workers` for every worker.)"""
     global _PROGRESS_QUEUE
     _PROGRESS_QUEUE = queue
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    import os
-
-    while os.getppid() == parent:
-        time.sleep(0.25)
-    os._exit(1)
 
 
 def _report_to_queue(framework: str, done: int, total: int) -> None:
     _PROGRESS_QUEUE.put((framework, done, total))
-
-
-def _stop_workers(pool: Any) -> None:
-    """Terminate a pool's worker processes at once (an interrupted or failed run)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(2)
-        if process.is_alive():
-            process.kill()
 
 
 def train_all(
@@ -120,9 +96,11 @@ def train_all(
     The frameworks are independent (same weights and orders in, parameters out), and each
     computes on one core, so on a 2-core machine two can train side by side.  The reference
     is the quickest, so it is queued last.  Workers are started with "spawn": a fresh
-    interpreter, so no framework state is shared or forked.
+    interpreter, so no framework state is shared or forked; they are stopped at once if the
+    run is interrupted or fails, and die with this process (:mod:`parity_tests.workers`).
     """
     from parity_tests import registry
+    from parity_tests.workers import WorkerPool
 
     # Keras on another backend than this process's needs a process of its own (Keras reads
     # KERAS_BACKEND once, at import): each worker then starts fresh and sets it before import.
@@ -131,15 +109,12 @@ def train_all(
     if (jobs <= 1 or len(frameworks) == 1) and not elsewhere:
         return {fw: train(problem, fw, progress) for fw in frameworks}
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, wait
+    import queue as queues
+    from concurrent.futures import wait
 
-    context = multiprocessing.get_context("spawn")
     queued = sorted(frameworks, key=lambda fw: fw == "numpy")
     pool_options = {"max_tasks_per_child": 1} if elsewhere else {}
-    import os
-    import queue as queues
-
-    events = context.Queue()
+    events = multiprocessing.get_context("spawn").Queue()
     seen = dict.fromkeys(frameworks, 0)
 
     def drain() -> None:
@@ -152,13 +127,7 @@ def train_all(
             if progress:
                 progress(fw, done, total)
 
-    pool = ProcessPoolExecutor(
-        max(jobs, 1),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(events, os.getpid()),
-        **pool_options,
-    )
+    pool = WorkerPool(max(jobs, 1), _init_worker, (events,), **pool_options)
     try:
         futures = {
             fw: pool.submit(train_in_backend, problem, fw, _report_to_queue, backends[fw])
@@ -176,7 +145,7 @@ def train_all(
                 progress(fw, epochs, epochs)
         return runs
     except BaseException:  # Ctrl-C, SIGTERM (SystemExit), a failed worker: stop them all now
-        _stop_workers(pool)
+        pool.stop()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -191,16 +160,9 @@ class SideJob:
     (an interrupted or failed run), and is a no-op once it has finished."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
+        from parity_tests.workers import WorkerPool
 
-        self._pool = ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(None, os.getpid()),
-        )
+        self._pool = WorkerPool(1)
         self._future = self._pool.submit(fn, *args, **kwargs)
 
     def result(self) -> Any:
@@ -208,7 +170,7 @@ class SideJob:
 
     def stop(self) -> None:
         if not self._future.done():
-            _stop_workers(self._pool)
+            self._pool.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

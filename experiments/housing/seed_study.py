@@ -99,17 +99,22 @@ def run_study(
             if progress:
                 progress(len(rows), len(tasks))
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_init_worker, initargs=(split, epochs, order, lr)
-        ) as pool:
+        from parity_tests.workers import WorkerPool
+
+        # stopped at once if interrupted or failed (leaving a ``with`` block would first
+        # run every queued seed), and dying with this process
+        pool = WorkerPool(jobs, _init_worker, (split, epochs, order, lr))
+        try:
             for future in as_completed([pool.submit(_run_one, t) for t in tasks]):
                 rows.append(future.result())
                 if progress:
                     progress(len(rows), len(tasks))
+        except BaseException:
+            pool.stop()
+            raise
+        pool.shutdown(wait=True)
     order_of = {t: i for i, t in enumerate(tasks)}
     return sorted(rows, key=lambda r: order_of[(r["rule"], r["seed"])])
 
