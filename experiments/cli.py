@@ -99,8 +99,12 @@ def _needs(args: argparse.Namespace) -> tuple[str, list[str]]:
         torch = any(not p.endswith((".keras", ".h5")) for p in args.paths)
         chosen = ["keras"] * keras + ["torch"] * torch
         return "refnn check-model", extras.framework_modules(chosen)
-    if args.command == "baseline" and getattr(args, "baseline_command", "") == "check":
-        return "refnn baseline check", extras.framework_modules(_baseline_frameworks(args))
+    if args.command == "baseline":
+        # its items include the worked examples, whose digits data is scikit-learn's
+        if getattr(args, "baseline_command", "") == "check":
+            modules = extras.framework_modules(_baseline_frameworks(args))
+            return "refnn baseline check", [*modules, "sklearn"]
+        return f"refnn baseline {args.baseline_command}", ["sklearn"]
     return "", []
 
 
