@@ -81,6 +81,16 @@ def compare_gradients(name: str, analytic: Array, numeric: Array) -> ParameterCh
     )
 
 
+def _random_layers(network: Sequential) -> list[tuple[int, Any]]:
+    """(index, layer) of every layer that draws from a generator of its own in training
+    (dropout: a new mask at each forward pass)."""
+    return [
+        (i, layer)
+        for i, layer in enumerate(network.layers)
+        if isinstance(getattr(layer, "rng", None), np.random.Generator)
+    ]
+
+
 def gradcheck(
     network: Sequential,
     X: Any,
@@ -90,14 +100,45 @@ def gradcheck(
     analytic: dict[str, Array] | None = None,
 ) -> GradcheckReport:
     """Compare ``network.backward`` (or the given ``analytic`` gradients) with finite differences
-    of ``network.loss_value`` for every parameter.  The network must be float64."""
+    of ``network.loss_value`` for every parameter.  The network must be float64.
+
+    Dropout: the loss is a different function at every training pass (a new mask), so its
+    finite differences would measure the masks, not the gradient.  gradcheck holds the masks
+    fixed: every pass it makes draws the masks of its analytic pass (each dropout layer's
+    generator is set back to its state before that pass), and afterwards the generators are
+    where that one pass left them, as after one ``loss_and_gradients``.  Given ``analytic``
+    gradients, the masks they were computed with are unknown: refused for such a network.
+    Non-trainable state (batch norm's running statistics) is also left as after one pass.
+    """
     if network.dtype != np.float64:
         raise DTypeError("gradcheck needs a float64 network (float32 rounding swamps the check)")
+    random = _random_layers(network)
+    if analytic is not None and random:
+        where = ", ".join(f"layer {i} ({layer.kind})" for i, layer in random)
+        raise ValueError(
+            f"gradcheck with analytic= on a network with random masks ({where}): the masks "
+            "those gradients were computed with are unknown; leave analytic= out and gradcheck "
+            "computes them itself with the masks it holds fixed"
+        )
+    before = [layer.rng.bit_generator.state for _, layer in random]
     if analytic is None:
         _, analytic = network.loss_and_gradients(X, y)
+    after = [layer.rng.bit_generator.state for _, layer in random]
+    state = network.get_state()
+
+    def loss() -> float:
+        for (_, layer), saved in zip(random, before, strict=True):
+            layer.rng.bit_generator.state = saved  # the analytic pass's masks again
+        return float(network.loss_value(X, y))
+
     params = network.parameters
     checks = []
-    for name, value in params.items():
-        numeric = numerical_gradient(lambda: float(network.loss_value(X, y)), value, h)
-        checks.append(compare_gradients(name, analytic[name], numeric))
+    try:
+        for name, value in params.items():
+            numeric = numerical_gradient(loss, value, h)
+            checks.append(compare_gradients(name, analytic[name], numeric))
+    finally:
+        for (_, layer), saved in zip(random, after, strict=True):
+            layer.rng.bit_generator.state = saved
+        network.set_state(state)
     return GradcheckReport(tuple(checks))

@@ -35,6 +35,11 @@ class Loss:
 
     name: ClassVar[str]
     reduction: str = "mean"
+    # The output activation whose *input* this loss reads (a convention on logits: Keras on
+    # TensorFlow reads the logits behind a softmax or sigmoid output layer), else None.  Such
+    # a loss takes the scores ``s`` where the others take ``p``, its gradient is ``dL/ds``, and
+    # ``Sequential`` hands it the output layer's pre-activation (and ``dL/ds`` back past it).
+    logits_of: str | None = None
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
         raise NotImplementedError
@@ -119,10 +124,17 @@ class BinaryCrossEntropy(Loss):
     ``clip`` names how each framework keeps the logarithm finite:
 
     - ``"keras"``: ``p`` is clipped to ``[epsilon, 1 - epsilon]`` (Keras ``epsilon()`` is
-      1e-7) and the gradient is zero where clipping acted, as for ``tf.clip_by_value``.
+      1e-7) and the gradient is zero where clipping acted, as for ``tf.clip_by_value``: Keras
+      on the JAX and torch backends, and on TensorFlow for probabilities not made by a sigmoid.
     - ``"torch"``: ``BCELoss`` clamps each ``log`` at -100; its backward is
       ``(p - y) / max(p (1 - p), 1e-12)``, which is what ``gradient`` returns.
     - ``"none"``: the plain formula; ``p`` must lie strictly inside (0, 1).
+    - ``"logits"``: Keras on TensorFlow with a sigmoid output layer.  Keras keeps the scores
+      ``s`` behind its sigmoid (``_keras_logits``) and computes the loss from them, without
+      clipping, whatever the probabilities (see :class:`BinaryCrossEntropyWithLogits`).  This
+      loss then takes ``s``, not ``p``: a ``Sequential`` ending in a sigmoid layer hands it
+      the layer's pre-activation.  On a saturated output it differs from ``"keras"`` by any
+      amount (``s = 30``, ``y = 0``: 30 against ``-log(1e-7)`` = 16.1).
 
     With ``reduction="batch_mean"`` and ``clip="none"`` this is the logistic cost of the
     course notes, ``-1/m sum_i sum_k [...]`` (registered as ``logistic``).
@@ -133,9 +145,10 @@ class BinaryCrossEntropy(Loss):
     TORCH_GRAD_EPS = 1e-12
 
     def __init__(self, clip: str = "none", epsilon: float = 1e-7, reduction: str = "mean"):
-        self.clip = check_choice("bce clip", clip, ("keras", "torch", "none"))
+        self.clip = check_choice("bce clip", clip, ("keras", "torch", "none", "logits"))
         self.epsilon = float(epsilon)
         self.reduction = check_choice("reduction", reduction, REDUCTIONS)
+        self.logits_of = "sigmoid" if self.clip == "logits" else None
 
     def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"clip": self.clip, "reduction": self.reduction}
@@ -144,6 +157,9 @@ class BinaryCrossEntropy(Loss):
         return out
 
     def _check_values(self, p: Array, y: Array) -> None:
+        if self.clip == "logits":  # scores: any real number
+            _check_unit_interval(y, "targets")
+            return
         _check_unit_interval(p, "predictions")
         _check_unit_interval(y, "targets")
         if self.clip == "none" and p.size and (p.min() <= 0 or p.max() >= 1):
@@ -156,6 +172,8 @@ class BinaryCrossEntropy(Loss):
         return np.clip(p, self.epsilon, 1.0 - self.epsilon) if self.clip == "keras" else p
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
+        if self.clip == "logits":
+            return _bce_of_logits(p, y)
         q = self._clipped(p)
         with np.errstate(divide="ignore"):  # log(0) = -inf is then clamped (torch rule)
             log_p, log_1mp = np.log(q), np.log(1.0 - q)
@@ -165,6 +183,8 @@ class BinaryCrossEntropy(Loss):
         return -(y * log_p + (1.0 - y) * log_1mp)
 
     def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        if self.clip == "logits":
+            return _bce_of_logits_gradient(p, y)
         if self.clip == "torch":
             return (p - y) / np.maximum((1.0 - p) * p, self.TORCH_GRAD_EPS)
         q = self._clipped(p)
@@ -188,22 +208,41 @@ class BinaryCrossEntropyWithLogits(Loss):
         _check_unit_interval(y, "targets")
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
-        return np.maximum(p, 0.0) - p * y + np.log1p(np.exp(-np.abs(p)))
+        return _bce_of_logits(p, y)
 
     def elementwise_gradient(self, p: Array, y: Array) -> Array:
-        from .activations import Sigmoid
+        return _bce_of_logits_gradient(p, y)
 
-        return Sigmoid().forward(p) - y
+
+def _bce_of_logits(s: Array, y: Array) -> Array:
+    return np.maximum(s, 0.0) - s * y + np.log1p(np.exp(-np.abs(s)))
+
+
+def _bce_of_logits_gradient(s: Array, y: Array) -> Array:
+    from .activations import Sigmoid
+
+    return Sigmoid().forward(s) - y
 
 
 class CategoricalCrossEntropy(Loss):
     """``-sum_k y_k log p_k`` per row on probabilities, mean over rows.
 
-    ``convention="keras"`` reproduces Keras: rows of ``p`` are first divided by their sum
-    and then clipped to ``[epsilon, 1 - epsilon]``.  The normalisation has a gradient of
+    ``convention="keras"`` reproduces Keras's probability form (``ops.categorical_
+    crossentropy`` on the JAX and torch backends): rows of ``p`` are first divided by their
+    sum and then clipped to ``[epsilon, 1 - epsilon]``.  The normalisation has a gradient of
     its own: with ``q = p / s``, ``dL/dp_j = (dL/dq_j - sum_i dL/dq_i q_i) / s``.  For a
     softmax output that differs from the plain ``-y/p`` by a constant per row, which the
     softmax Jacobian then removes, so the parameter gradients still agree.
+
+    ``convention="logits"`` is Keras on TensorFlow with a softmax output layer: Keras keeps
+    the scores ``s`` behind the softmax (``_keras_logits``, or the Softmax op's input in a
+    graph) and computes ``tf.nn.softmax_cross_entropy_with_logits``, never clipping.  This
+    loss then takes ``s``, not ``p`` (the arithmetic of :class:`CategoricalCrossEntropyWith
+    Logits`): a ``Sequential`` ending in a softmax layer hands it the layer's pre-activation.
+    On a confident row the two differ by far more than rounding: ``Dense(3, softmax)`` in
+    float64, a row with ``-log p_true = 3.4e-9`` is 3.4e-9 here and ``-log(1 - 1e-7)`` =
+    1.0e-7 under ``"keras"``, whose clip also zeroes the gradient.
+
     ``convention="none"``: the plain formula (torch has no probability form; the mirror
     writes ``-(y * log p).sum(-1).mean()``).
     """
@@ -212,8 +251,9 @@ class CategoricalCrossEntropy(Loss):
     reduction = "batch_mean"
 
     def __init__(self, convention: str = "none", epsilon: float = 1e-7) -> None:
-        self.convention = check_choice("cce convention", convention, ("keras", "none"))
+        self.convention = check_choice("cce convention", convention, ("keras", "none", "logits"))
         self.epsilon = float(epsilon)
+        self.logits_of = "softmax" if self.convention == "logits" else None
 
     def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"convention": self.convention}
@@ -223,6 +263,8 @@ class CategoricalCrossEntropy(Loss):
 
     def _check_values(self, p: Array, y: Array) -> None:
         _check_target_rows(y, self.name)
+        if self.convention == "logits":  # scores: any real number
+            return
         if p.size and p.min() < 0:
             raise ValueError("cce needs non-negative predictions (probabilities)")
         if self.convention == "none" and p.size and p.min() <= 0:
@@ -237,12 +279,16 @@ class CategoricalCrossEntropy(Loss):
                 )
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
+        if self.convention == "logits":
+            return _cce_of_logits(p, y)
         if self.convention == "keras":
             q = np.clip(p / p.sum(axis=-1, keepdims=True), self.epsilon, 1.0 - self.epsilon)
             return -y * np.log(q)
         return -y * np.log(p)
 
     def elementwise_gradient(self, p: Array, y: Array) -> Array:
+        if self.convention == "logits":
+            return _cce_of_logits_gradient(p, y)
         if self.convention == "none":
             return -y / p
         s = p.sum(axis=-1, keepdims=True)
@@ -278,14 +324,22 @@ class CategoricalCrossEntropyWithLogits(Loss):
         _check_target_rows(y, self.name)
 
     def elementwise_value(self, p: Array, y: Array) -> Array:
-        shifted = p - p.max(axis=-1, keepdims=True)
-        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        return -y * log_softmax
+        return _cce_of_logits(p, y)
 
     def elementwise_gradient(self, p: Array, y: Array) -> Array:
-        from .activations import Softmax
+        return _cce_of_logits_gradient(p, y)
 
-        return Softmax().forward(p) * y.sum(axis=-1, keepdims=True) - y
+
+def _cce_of_logits(s: Array, y: Array) -> Array:
+    shifted = s - s.max(axis=-1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return -y * log_softmax
+
+
+def _cce_of_logits_gradient(s: Array, y: Array) -> Array:
+    from .activations import Softmax
+
+    return Softmax().forward(s) * y.sum(axis=-1, keepdims=True) - y
 
 
 def _squared(scale: float, reduction: str) -> Any:

@@ -56,6 +56,7 @@ class Sequential:
             raise DTypeError(f"all layers must share one dtype, got {sorted(map(str, dtypes))}")
         self.layers = list(layers)
         self.loss = get_loss(loss)
+        self._logits_layer = _logits_layer(self.layers[-1], self.loss)
         self.regularizer = regularizer
         self.dtype: np.dtype[Any] = layers[0].dtype
         self._output: Array | None = None
@@ -222,7 +223,14 @@ class Sequential:
         return self._loss_value(output, self._check_targets(y, output))
 
     def _loss_value(self, output: Array, y: Array) -> np.floating[Any]:
-        return self.dtype.type(self.loss.value(output, y) + self._penalty(len(y)))
+        return self.dtype.type(self.loss.value(self._loss_input(output), y) + self._penalty(len(y)))
+
+    def _loss_input(self, output: Array) -> Array:
+        """What the loss reads: the output, or for a loss on logits (``Loss.logits_of``) the
+        output layer's pre-activation from the same forward pass."""
+        if self._logits_layer is None:
+            return output
+        return self._logits_layer.pre_activation
 
     def _check_targets(self, y: Any, output: Array) -> Array:
         y = check_array(y, "y", self.dtype)
@@ -242,11 +250,16 @@ class Sequential:
     def _backward(self, y: Array) -> dict[str, Array]:
         """``backward`` for targets already checked against the last output."""
         assert self._output is not None
-        return self._backward_from(self.loss.gradient(self._output, y), len(y))
+        return self._backward_from(self.loss.gradient(self._loss_input(self._output), y), len(y))
 
     def _backward_from(self, grad: Array, batch_size: int) -> dict[str, Array]:
-        """The layers' backward passes from ``grad = dL/d(output)``; the penalty's gradient."""
-        for layer in reversed(self.layers):
+        """The layers' backward passes from ``grad``, the loss's gradient (``dL/d(output)``,
+        or ``dL/dz`` of the output layer for a loss on logits); the penalty's gradient."""
+        layers = self.layers
+        if self._logits_layer is not None:
+            grad = self._logits_layer.backward_from_pre_activation(grad)
+            layers = layers[:-1]
+        for layer in reversed(layers):
             grad = layer.backward(grad)
         grads = {name: layer.grads[key] for name, layer, key in self._slots}
         if self.regularizer is not None:
@@ -262,7 +275,7 @@ class Sequential:
     def _loss_and_gradients(self, X: Array, y: Array) -> tuple[np.floating[Any], dict[str, Array]]:
         """``loss_and_gradients`` for data already checked: ``fit`` validates ``X`` and ``y``
         once, then takes this path for every step (the same arithmetic, no checks)."""
-        output = self._forward(X)
+        output = self._loss_input(self._forward(X))
         loss = self.loss
         loss._check_values(output, y)  # shapes were checked once; values change every step
         value = self.dtype.type(loss._value(output, y) + self._penalty(len(y)))
@@ -272,3 +285,17 @@ class Sequential:
         inner = ",\n  ".join(map(repr, self.layers))
         reg = f", regularizer={self.regularizer!r}" if self.regularizer else ""
         return f"Sequential([\n  {inner}\n], loss={self.loss!r}{reg})"
+
+
+def _logits_layer(last: Layer, loss: Loss) -> Any:
+    """The output layer whose pre-activation ``loss`` reads (a loss on logits), else None."""
+    if loss.logits_of is None:
+        return None
+    activation = getattr(getattr(last, "activation", None), "name", None)
+    if activation != loss.logits_of or not hasattr(last, "backward_from_pre_activation"):
+        raise ValueError(
+            f"{loss!r} reads the logits behind a {loss.logits_of} output layer, but the last "
+            f"layer is {last!r}: end the network with a dense layer with activation "
+            f"{loss.logits_of!r}"
+        )
+    return last

@@ -16,6 +16,8 @@ def _case(name, params, rng, n, k):
     probs = 1 / (1 + np.exp(-logits))
     onehot = np.eye(k)[rng.integers(0, k, n)]
     softmax = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    if "logits" in params.values():  # a convention on logits takes the scores
+        return logits, onehot if name == "cce" else rng.random((n, k))
     if name in ("sse", "half_sse", "mse"):
         return logits, rng.normal(size=(n, k))
     if name in ("bce", "logistic"):
@@ -35,10 +37,13 @@ CASES = [
     ("bce", {"clip": "keras"}),
     ("bce", {"clip": "torch"}),
     ("bce", {"clip": "none", "reduction": "sum"}),
+    ("bce", {"clip": "logits"}),
+    ("bce", {"clip": "logits", "reduction": "batch_mean"}),
     ("logistic", {}),
     ("bce_logits", {}),
     ("cce", {"convention": "none"}),
     ("cce", {"convention": "keras"}),
+    ("cce", {"convention": "logits"}),
     ("cce_logits", {}),
 ]
 
@@ -112,3 +117,56 @@ def test_domain_errors_are_clear():
         get_loss("hinge")
     with pytest.raises(ValueError, match="unknown option"):
         get_loss("mse", reduction="sum")
+
+
+# ---------------------------------------------------------------- conventions on logits
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_the_logits_conventions_are_the_logits_losses_on_the_scores():
+    rng = np.random.default_rng(3)
+    s, onehot, binary = rng.normal(size=(5, 4)), np.eye(4)[[0, 1, 2, 3, 0]], rng.random((5, 4))
+    cce, cce_logits = get_loss("cce", convention="logits"), get_loss("cce_logits")
+    assert cce.value(s, onehot) == cce_logits.value(s, onehot)
+    assert np.array_equal(cce.gradient(s, onehot), cce_logits.gradient(s, onehot))
+    bce, bce_logits = get_loss("bce", clip="logits"), get_loss("bce_logits")
+    assert bce.value(s, binary) == bce_logits.value(s, binary)
+    assert np.array_equal(bce.gradient(s, binary), bce_logits.gradient(s, binary))
+    assert (cce.logits_of, bce.logits_of) == ("softmax", "sigmoid")
+    assert get_loss("cce").logits_of is None and get_loss("bce", clip="keras").logits_of is None
+
+
+def test_a_confident_softmax_row_logits_against_clipped_probabilities():
+    # -log p_true by hand: log(1 + exp(-20) + exp(-21)) = 2.8e-9
+    s, y = np.array([[20.0, 0.0, -1.0]]), np.array([[1.0, 0.0, 0.0]])
+    exact = np.log1p(np.exp(-20.0) + np.exp(-21.0))
+    logits = float(get_loss("cce", convention="logits").value(s, y))
+    clipped = float(get_loss("cce", convention="keras").value(_softmax(s), y))
+    # log(sum(exp(s - max))) rounds 1 + 2.8e-9 to double first (TensorFlow does the same): 4e-8
+    assert logits == pytest.approx(exact, rel=1e-7, abs=0)
+    assert clipped == pytest.approx(-np.log1p(-1e-7), rel=1e-9, abs=0)  # 1.0e-7: 36 times more
+    # the clip also zeroes the true class's gradient, where the logits form has p - y
+    assert get_loss("cce", convention="keras").gradient(_softmax(s), y)[0, 0] == 0.0
+    grad = get_loss("cce", convention="logits").gradient(s, y)[0, 0]
+    assert grad == pytest.approx(_softmax(s)[0, 0] - 1.0, rel=1e-12, abs=0)
+    assert grad == pytest.approx(-exact, rel=1e-7, abs=0)  # p - 1 rounds p first: 4e-8
+
+
+def test_a_saturated_sigmoid_logits_against_clipped_probabilities():
+    s, y = np.array([[30.0, -40.0]]), np.array([[0.0, 1.0]])
+    logits = float(get_loss("bce", clip="logits").value(s, y))
+    assert logits == pytest.approx((30.0 + 40.0) / 2, rel=1e-12, abs=0)
+    clipped = float(get_loss("bce", clip="keras").value(1 / (1 + np.exp(-s)), y))
+    assert clipped == pytest.approx(-np.log(1e-7), rel=1e-6, abs=0)  # 16.1 for each element
+
+
+def test_a_logits_convention_takes_any_real_scores_but_checks_its_targets():
+    s = np.array([[-50.0, 3.0], [7.0, 100.0]])
+    get_loss("cce", convention="logits").value(s, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    get_loss("bce", clip="logits").value(s, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="target row 1 is all zeros"):
+        get_loss("cce", convention="logits").value(s, np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
+        get_loss("bce", clip="logits").value(s, np.array([[2.0, 0.0], [0.0, 1.0]]))

@@ -76,8 +76,21 @@ class Dense(Layer):
         """Take ``dL/da``, store ``dL/dW`` and ``dL/db`` in ``self.grads``, return ``dL/dx``."""
         if self._cache is None:
             raise RuntimeError("backward() called before forward()")
-        x, z, a = self._cache
-        delta = self.activation.backward(grad_out, z, a)  # dL/dz
+        _, z, a = self._cache
+        return self.backward_from_pre_activation(self.activation.backward(grad_out, z, a))
+
+    @property
+    def pre_activation(self) -> Array:
+        """``z`` of the last forward pass: what a loss on logits reads (``Loss.logits_of``)."""
+        if self._cache is None:
+            raise RuntimeError("no forward pass yet")
+        return self._cache[1]
+
+    def backward_from_pre_activation(self, delta: Array) -> Array:
+        """:meth:`backward` given ``delta = dL/dz`` itself (a loss on logits gives it)."""
+        if self._cache is None:
+            raise RuntimeError("backward() called before forward()")
+        x = self._cache[0]
         self.grads = {"W": x.T @ delta}
         if self.use_bias:
             self.grads["b"] = delta.sum(axis=0)
