@@ -66,7 +66,23 @@ def check_target(path: str | os.PathLike[str], option: str = "--out") -> Path:
     text = os.fspath(path)
     if not text.strip():
         raise OutputError(f"{option} is empty; name an output folder")
+    try:
+        return _check_target(text, option)
+    except OSError as exc:  # a name too long...
+        raise OutputError(f"{option} {_shown(text)}: {exc.strerror or exc}") from None
+    except RuntimeError as exc:  # Path.resolve on a loop of symbolic links (Python < 3.13)
+        raise OutputError(f"{option} {_shown(text)}: {exc}") from None
+
+
+def _shown(text: str) -> str:
+    """``text`` as a message shows it: quoted when it holds a line break or other control
+    character, so the message stays one line."""
+    return text if text.isprintable() else repr(text)
+
+
+def _check_target(text: str, option: str) -> Path:
     target = Path(os.path.abspath(os.path.expanduser(text)))
+    text = _shown(text)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{option} {text}: a file of that name exists; name a folder")
     if target == Path(target.anchor):
@@ -84,9 +100,13 @@ def check_target(path: str | os.PathLike[str], option: str = "--out") -> Path:
             break
         ancestor = ancestor.parent
     if ancestor.exists() and not ancestor.is_dir():
-        raise OutputError(f"{option} {text}: {ancestor} is a file, so nothing can be made under it")
+        raise OutputError(
+            f"{option} {text}: {_shown(str(ancestor))} is a file, so nothing can be made under it"
+        )
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {text}: cannot write in {ancestor} (permission denied)")
+        raise OutputError(
+            f"{option} {text}: cannot write in {_shown(str(ancestor))} (permission denied)"
+        )
     return target
 
 
@@ -154,7 +174,8 @@ class OutputFolder:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:  # what os.access cannot foresee: a read-only filesystem...
             raise OutputError(
-                f"cannot write {self.target}: {exc.strerror or exc} ({self.lock_path.parent})"
+                f"cannot write {_shown(str(self.target))}: {exc.strerror or exc} "
+                f"({_shown(str(self.lock_path.parent))})"
             ) from None
         if fcntl is not None:
             try:
@@ -163,8 +184,8 @@ class OutputFolder:
                 other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
                 raise OutputBusy(
-                    f"{self.target} is being written by another run (PID {other}); wait for "
-                    "it to finish or choose another output folder"
+                    f"{_shown(str(self.target))} is being written by another run (PID {other}); "
+                    "wait for it to finish or choose another output folder"
                 ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
-from .cases import Case, layer_cases, matrix, random_case, random_layer_case
+from .cases import DTYPES, Case, layer_cases, matrix, random_case, random_layer_case
 from .compare import Comparison
 from .completeness import N_RANDOM_LAYERS
 from .harness import compare_case
@@ -269,19 +269,43 @@ def _write_into(
     return summary
 
 
-def select_cases(filter_text: str, n_random: int) -> list[Case]:
+# More random architectures than anyone runs (each takes about a second over the frameworks:
+# 1,000 a dtype is over half an hour; the tolerances were measured on 60); a larger count is
+# a typo, refused before anything is built (naming 1,000 takes ~0.3 s).
+MAX_RANDOM = 1_000
+
+
+def select_cases(filter_text: str | None, n_random: int) -> list[Case]:
     """The dense matrix, the layer-kind cases, ``n_random`` random dense architectures per
     dtype and as many random CNNs (at most the suite's count), names containing
-    ``filter_text``; an empty selection is an error (a typo must not pass in CI)."""
+    ``filter_text`` (None: every case); an empty selection is an error (a typo must not pass
+    in CI), and so is an empty filter (an unset variable must not select the whole matrix)."""
     if n_random < 0:
         raise ValueError(f"--random must be >= 0, got {n_random}")
-    dtypes = ("float64", "float32")
-    selected = matrix() + layer_cases()
-    selected += [random_case(s, d) for s in range(n_random) for d in dtypes]
+    if n_random > MAX_RANDOM:
+        raise ValueError(
+            f"--random {n_random} is more than {MAX_RANDOM:,} random architectures per dtype "
+            "(each takes about a second); ask for fewer"
+        )
+    if filter_text is not None and not filter_text:
+        raise ValueError("--filter is empty; leave it out to run every case")
+
+    def chosen(name: str) -> bool:
+        return filter_text is None or filter_text in name
+
+    selected = [c for c in matrix() + layer_cases() if chosen(c.name)]
+    for seed in range(n_random):
+        # a random architecture does not depend on its dtype: one build names both, and the
+        # float32 case is built only when its name is chosen
+        case = random_case(seed, "float64")
+        if chosen(case.name):
+            selected.append(case)
+        if chosen(case.name.removesuffix("float64") + "float32"):
+            selected.append(random_case(seed, "float32"))
     n_cnn = min(n_random, N_RANDOM_LAYERS)
-    selected += [random_layer_case(s, d) for s in range(n_cnn) for d in dtypes]
-    if filter_text:
-        selected = [c for c in selected if filter_text in c.name]
+    selected += [
+        c for s in range(n_cnn) for d in DTYPES if chosen((c := random_layer_case(s, d)).name)
+    ]
     if not selected:
         raise ValueError(
             f"--filter {filter_text!r} selects no case; case names look like {matrix()[0].name!r}"
@@ -329,7 +353,7 @@ def register(sub: Any) -> None:
     report.add_argument(
         "--random", type=int, default=30, help="seeded random architectures per dtype (default 30)"
     )
-    report.add_argument("--filter", default="", help="only cases whose name contains this")
+    report.add_argument("--filter", help="only cases whose name contains this")
     report.add_argument(
         "--explain",
         action="store_true",

@@ -54,6 +54,7 @@ def _start_worker(
 ) -> None:
     """First code of every worker: the parent watch, then SIGINT ignored (and unblocked),
     then the pool's own initializer."""
+    _kill_with_parent()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -61,7 +62,22 @@ def _start_worker(
         initializer(*initargs)
 
 
+def _kill_with_parent() -> None:
+    """Linux: the kernel sends SIGKILL to this worker when the thread that started it ends
+    (the parent's death ends it), however busy the worker is: the watch thread needs the
+    interpreter, which a long computation or import may hold for seconds.  Every thread that
+    starts workers here (a submitting thread, a pool's manager thread) outlives them."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _exit_with_parent(parent: int) -> None:
+    """Elsewhere, and for a parent gone before the line above ran: poll."""
     while os.getppid() == parent:
         time.sleep(PARENT_POLL_SECONDS)
     os._exit(1)
@@ -202,32 +218,56 @@ def _importing(frame: FrameType | None) -> bool:
 
 class Interrupts:
     """Within the block (main thread): Ctrl-C (SIGINT) and SIGTERM stop ``group``'s workers at
-    once, from a thread, then end the block with KeyboardInterrupt, or SystemExit(143) for
-    SIGTERM.  While the main thread is importing a module, the exception waits until the
-    next :meth:`check`: an exception in the middle of a framework's import is swallowed by
-    some of them (torch, sometimes) or leaves it half-initialized, so that the run would go
-    on.  Call :meth:`check` between units of work."""
+    once, then end the block with KeyboardInterrupt, or SystemExit(143) for SIGTERM.
+
+    The workers are stopped by a thread that the signal wakes (``signal.set_wakeup_fd``),
+    not by the Python handler, which runs only when the main thread is back in Python code:
+    a framework's compilation or import can keep it away for seconds.  While the main thread
+    is importing, the exception waits until the next :meth:`check`: an exception in the
+    middle of a framework's import is swallowed by some (torch, sometimes) or leaves them
+    half-initialized, and the run would go on.  Call :meth:`check` between units of work."""
 
     def __init__(self, group: Group) -> None:
         self.group = group
         self.pending: int | None = None  # the signal that came
         self._previous: dict[int, Any] = {}
+        self._wakeup: tuple[Any, int] | None = None  # (writing socket, the previous fd)
 
     def __enter__(self) -> Interrupts:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        import socket
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        self._wakeup = (writer, previous)
+        threading.Thread(target=self._watch, args=(reader,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous.clear()
+        if self._wakeup is not None:
+            writer, previous = self._wakeup
+            signal.set_wakeup_fd(previous)
+            writer.close()  # the watch thread's read ends
+            self._wakeup = None
+
+    def _watch(self, reader: Any) -> None:
+        with reader:
+            while data := reader.recv(64):
+                if {signal.SIGINT, signal.SIGTERM} & set(data):
+                    self.group.stop()
+                    return
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.pending is None:
-            threading.Thread(target=self.group.stop, daemon=True).start()
             self.pending = signum
+            threading.Thread(target=self.group.stop, daemon=True).start()  # if not already
         if not _importing(frame):
             self.check()
 
