@@ -13,6 +13,10 @@ pytestmark = pytest.mark.frameworks
 
 CASE = matrix_case("tanh", "mse", "sgd", "float32")
 
+# Above any float32 run's error against the exact answer (worst measured over the default
+# selection: 1.0e-3), below an error that says the runs measure different things (~1).
+REFEREE_BOUND = 1e-2
+
 
 def test_float32_runs_are_close_to_the_float64_referee_but_not_equal(torch, keras):
     errors = referee_errors(CASE)
@@ -52,3 +56,50 @@ def test_the_section_counts_who_is_closest():
     )
     assert "numpy 1/2, torch 1/2" in md and "| a | 1.00e-07 | 2.00e-07 | numpy |" in md
     assert referee_markdown({}) == ""
+
+
+def one_case_per_layer_kind(framework: str) -> list:
+    """Float32 cases that ``framework`` runs, together holding every layer kind it runs
+    (greedy: the case with the most kinds not yet held, first by name on a tie)."""
+    from parity_tests.cases import layer_cases
+
+    runs = [c for c in layer_cases() if c.spec.dtype == "float32" and not c.frameworks()[framework]]
+    runs.append(matrix_case("tanh", "mse", "sgd", "float32"))  # dense, which every one runs
+    kinds = {c.name: {layer.kind for layer in c.spec.layers} for c in runs}
+    left, chosen = set().union(*kinds.values()), []
+    while left:
+        best = max(runs, key=lambda c: (len(kinds[c.name] & left), c.name))
+        chosen.append(best)
+        left -= kinds[best.name]
+    return chosen
+
+
+def test_one_case_per_layer_kind_against_the_referee_in_each_framework(fw, monkeypatch):
+    """The referee's float64 run of every layer kind, embedding's integer indices included
+    (they were cast to float64 and the report crashed), and each framework's float32 run of
+    it: close to the referee, not equal to it.  Attention's key bias, whose gradient is zero
+    by the mathematics, is measured against its whole gradient (alone, ~1 for everyone)."""
+    only = {k: v for k, v in registry.FRAMEWORKS.items() if k in ("numpy", fw)}
+    monkeypatch.setattr(registry, "FRAMEWORKS", only)
+    cases = one_case_per_layer_kind(fw)
+    table = {c.name: referee_errors(c) for c in cases}
+    assert len({layer.kind for c in cases for layer in c.spec.layers}) >= (
+        14 if fw in ("torch", "keras", "jax") else 1
+    )
+    for name, errors in table.items():
+        assert set(errors) == {"numpy", fw}, name
+        assert all(0 < e < REFEREE_BOUND for e in errors.values()), (name, errors)
+
+
+def test_a_zero_gradient_measured_alone_is_an_error_of_one(monkeypatch):
+    """The control for the bound above: attention's key-bias gradient measured against its
+    own norm (the referee without its floor) makes the reference's own float32 run ~1 off."""
+    from parity_tests import referee
+    from parity_tests.cases import layer_case
+
+    only = {k: v for k, v in registry.FRAMEWORKS.items() if k == "numpy"}
+    monkeypatch.setattr(registry, "FRAMEWORKS", only)
+    case = layer_case("attention-last", "float32")
+    assert referee_errors(case)["numpy"] < 1e-5
+    monkeypatch.setattr(referee, "noise", lambda spec: frozenset())
+    assert referee_errors(case)["numpy"] > REFEREE_BOUND

@@ -51,3 +51,68 @@ def test_explain_names_where_a_planted_error_first_parts(torch, monkeypatch):
     assert "first parts from the reference" in text and "layer 0 (backward)" in text
     monkeypatch.setattr(Tanh, "derivative", original)  # clean: nothing fails, nothing to explain
     assert report.explain_failures([case], report.summarize(compare_case(case, "torch"))) == {}
+
+
+def _reference_only(monkeypatch, *also: str) -> None:
+    from parity_tests import registry
+
+    keep = {k: v for k, v in registry.FRAMEWORKS.items() if k in ("numpy", *also)}
+    monkeypatch.setattr(registry, "FRAMEWORKS", keep)
+
+
+def test_the_whole_default_selection_runs_through_the_report(tmp_path, monkeypatch, capsys):
+    """``refnn parity-report`` with no filter: every case of the default selection (the
+    matrix, every layer kind, 30 random architectures and 10 random CNNs a dtype) through
+    the command's own path (selection, output folder, report, referee), with the reference
+    alone: the whole report over every framework takes ~20 minutes.  Every float32 case,
+    the embedding cases that crashed the referee included, gets its referee entry; the
+    frameworks' side is test_one_case_per_layer_kind_* here and in test_referee.py."""
+    from argparse import Namespace
+
+    from parity_tests.test_referee import REFEREE_BOUND
+
+    _reference_only(monkeypatch)
+    out = tmp_path / "out"
+    args = Namespace(out=str(out), random=30, filter=None, explain=False)
+    assert report.main(args) == 0, capsys.readouterr().err
+    selected = report.select_cases(None, 30)
+    float32 = {c.name for c in selected if c.spec.dtype == "float32"}
+    kinds = {layer.kind for c in selected for layer in c.spec.layers}
+    assert len(selected) == 1158 and len(float32) == 579 and len(kinds) == 14
+    referee = json.loads((out / "parity.json").read_text())["float32_vs_float64_referee"]
+    assert set(referee) == float32
+    # float32 against the exact answer after 20 steps: ~1e-7 to 1e-5, and 1.0e-3 for
+    # random-layers0 (batchnorm and RMSprop amplify rounding); an error near 1 means the two
+    # runs measure different things (as attention's zero key-bias gradient did)
+    assert all(0 < e["numpy"] < REFEREE_BOUND for e in referee.values())
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_one_case_per_layer_kind_through_the_report(tmp_path, torch, monkeypatch):
+    """Every layer kind through run_case, the referee, the tables and the heatmap (torch runs
+    every kind; each framework's run of every kind against the referee is in test_referee)."""
+    from parity_tests.test_referee import one_case_per_layer_kind
+
+    _reference_only(monkeypatch, "torch")
+    cases = one_case_per_layer_kind("torch")
+    summary = report.write_report(tmp_path, cases)
+    assert summary["failures"] == 0
+    md = (tmp_path / "parity.md").read_text()
+    for case in cases:
+        assert f"| {case.name} | torch |" in md
+        assert set(summary["float32_vs_float64_referee"][case.name]) == {"numpy", "torch"}
+    assert (tmp_path / "parity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_selection_is_named_before_it_is_built(monkeypatch):
+    """--random is checked before anything is built; the float32 twin of a random case is
+    built only when its name is chosen."""
+    built = []
+    original = report.random_case
+    monkeypatch.setattr(report, "random_case", lambda s, d: built.append(d) or original(s, d))
+    with pytest.raises(ValueError, match="more than 1,000"):
+        report.select_cases("zzz", 1_000_000_000)
+    assert built == []
+    assert len(report.select_cases("float64", 5)) > 5 and built == ["float64"] * 5
+    with pytest.raises(ValueError, match="--filter is empty"):
+        report.select_cases("", 0)
