@@ -65,14 +65,16 @@ class Case:
     n_samples: int = 8
     batch_size: int = 4
     steps: int = 20
+    # Inputs of scale 0.5 keep deep random stacks out of float32 sigmoid saturation (p
+    # rounding to exactly 1), where the plain BCE formula is undefined; the saturated cases
+    # (saturated_cases) ask for it.
+    input_scale: float = 0.5
 
     def materialize(self) -> tuple[Array, Array, Params, list[NDArray[np.int64]]]:
         """Inputs, targets, initial parameters and the batch index sequence."""
         rng = np.random.default_rng(self.seed)
         dtype = self.spec.np_dtype
-        # Inputs of scale 0.5 keep deep random stacks out of float32 sigmoid saturation
-        # (p rounding to exactly 1), where the plain BCE formula is undefined.
-        X = rng.normal(scale=0.5, size=(self.n_samples, *self.spec.input_shape))
+        X = rng.normal(scale=self.input_scale, size=(self.n_samples, *self.spec.input_shape))
         first = self.spec.build_layers()[0]
         if getattr(first, "integer_input", False):  # an embedding: indices, kept integer
             X = rng.integers(0, first.input_dim, size=(self.n_samples, *self.spec.input_shape))
@@ -127,6 +129,64 @@ def matrix() -> list[Case]:
         matrix_case(h, loss, opt, dtype, seed=i)
         for i, (h, loss, opt, dtype) in enumerate(
             itertools.product(HIDDEN, LOSS_VARIANTS, OPTIMIZER_VARIANTS, DTYPES)
+        )
+    ]
+
+
+# ---------------------------------------------------------------- saturated outputs
+# label -> (loss, loss options, output activation): the cross-entropy conventions that a
+# saturated output tells apart, each run only by the frameworks that compute it.  The
+# probability forms of bce are left out: their gradient goes through 1 - p of a rounded
+# sigmoid, which carries a relative error of eps / (1 - p) (torch against the reference:
+# 8e-10 in float64 on these cases), and at the float32 clip bound jnp.clip's gradient is 1/2
+# where tf.clip_by_value's (and the reference's) is 1.
+SATURATED_LOSSES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "cce_logits_convention": ("cce", {"convention": "logits"}, "softmax"),  # Keras, TensorFlow
+    "cce_keras": ("cce", {"convention": "keras"}, "softmax"),  # Keras on JAX, torch; JAX
+    "bce_logits_convention": ("bce", {"clip": "logits"}, "sigmoid"),  # Keras, TensorFlow
+}
+
+# label -> (optimizer, options): rates small enough that 20 steps on gradients of inputs of
+# scale SATURATED_INPUT_SCALE leave the outputs saturated (lr 0.1 moves the scores by
+# hundreds a step, and the case measures a chaotic trajectory instead of the losses).  No
+# Adam: a dead relu unit's bias gradient is rounding noise near epsilon, which Adam turns
+# into a step of lr * noise / (|noise| + eps) (float32 step_1 off by 2.5e-4).
+SATURATED_OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sgd": ("sgd", {"lr": 1e-4}),
+    "momentum_keras": ("sgd", {"lr": 1e-4, "momentum": 0.9, "convention": "keras"}),
+    "momentum_torch": ("sgd", {"lr": 1e-4, "momentum": 0.9, "convention": "torch"}),
+}
+
+# inputs of this scale give scores of ~100: float32 probabilities round to exactly 0 and 1,
+# float64 ones to 1 (the other classes 1e-40 and less)
+SATURATED_INPUT_SCALE = 60.0
+
+
+def saturated_case(loss: str, optimizer: str, dtype: str, seed: int = 0) -> Case:
+    """A relu network whose outputs are saturated (confident and often wrong: losses of tens
+    per sample): one of ``SATURATED_LOSSES`` with one of ``SATURATED_OPTIMIZERS``."""
+    loss_name, loss_options, out_act = SATURATED_LOSSES[loss]
+    opt_name, opt_params = SATURATED_OPTIMIZERS[optimizer]
+    spec = NetworkSpec(
+        input_shape=3,
+        layers=(LayerSpec.dense(5, "relu"), LayerSpec.dense(3, out_act)),
+        loss=loss_name,
+        loss_options=loss_options,
+        optimizer=opt_name,
+        optimizer_options=opt_params,
+        dtype=dtype,
+    )
+    name = f"saturated-{loss}-{optimizer}-{dtype}"
+    return Case(name, spec, seed, input_scale=SATURATED_INPUT_SCALE)
+
+
+def saturated_cases() -> list[Case]:
+    """Every saturated loss convention x optimizer x dtype.  Not part of :func:`matrix`,
+    whose cases the baseline rebuilds by their four-part names."""
+    return [
+        saturated_case(loss, opt, dtype, seed=500 + i)
+        for i, (loss, opt, dtype) in enumerate(
+            itertools.product(SATURATED_LOSSES, SATURATED_OPTIMIZERS, DTYPES)
         )
     ]
 

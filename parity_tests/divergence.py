@@ -40,7 +40,9 @@ from .tolerances import tolerance
 @dataclass
 class LayerTrace:
     output: Array
-    grad_out: Array  # dL/d(output of this layer)
+    # dL/d(output of this layer); None where the loss does not read the output: a loss on the
+    # logits behind it (Keras on TensorFlow with a softmax or sigmoid output layer)
+    grad_out: Array | None
     grads: dict[str, Array]  # this layer's parameter gradients, by reference name ("1.W")
 
 
@@ -51,6 +53,13 @@ class Trace:
 
 
 # ------------------------------------------------------------------------------ tracers
+def _copy(grad: Any) -> Array | None:
+    """A framework's gradient as a NumPy copy; None stays None (nothing flowed there)."""
+    if grad is None:
+        return None
+    return np.array(grad.numpy() if hasattr(grad, "numpy") else grad)
+
+
 def _trace_numpy(model: Any, X: Array, y: Array) -> Trace:
     net = model.network
     outputs = []
@@ -58,7 +67,7 @@ def _trace_numpy(model: Any, X: Array, y: Array) -> Trace:
     for layer in net.layers:
         a = layer.forward(a, True)
         outputs.append(a)
-    grad = net.loss.gradient(a, y)
+    grad = net.loss.gradient(net._loss_input(a), y)
     reg: dict[str, Array] = {}
     if net.regularizer is not None:
         params = net.parameters
@@ -67,13 +76,15 @@ def _trace_numpy(model: Any, X: Array, y: Array) -> Trace:
     traces: list[LayerTrace] = [None] * len(net.layers)  # type: ignore[list-item]
     for i in reversed(range(len(net.layers))):
         layer = net.layers[i]
-        grad_out = grad
-        grad = layer.backward(grad)
+        if layer is net._logits_layer:  # the loss gave dL/dz: no dL/d(output) exists
+            grad_out, grad = None, layer.backward_from_pre_activation(grad)
+        else:
+            grad_out, grad = grad, layer.backward(grad)
         grads = {f"{i}.{k}": np.array(g) for k, g in layer.grads.items()}
         for name in grads:
             if name in reg:
                 grads[name] = grads[name] + reg[name]
-        traces[i] = LayerTrace(np.array(outputs[i]), np.array(grad_out), grads)
+        traces[i] = LayerTrace(np.array(outputs[i]), _copy(grad_out), grads)
     return Trace(X, traces)
 
 
@@ -107,7 +118,7 @@ def _trace_torch(model: Any, X: Array, y: Array) -> Trace:
         [
             LayerTrace(
                 o.detach().numpy().copy(),
-                o.grad.numpy().copy(),
+                _copy(o.grad),
                 {k: v for k, v in grads.items() if k.split(".", 1)[0] == str(i)},
             )
             for i, o in enumerate(outs)
@@ -134,14 +145,20 @@ def _trace_keras(model: Any, X: Array, y: Array) -> Trace:
             loss = loss + sum(c * tf.reduce_sum(k**2) for k in kernels)
     names = [n for n, _ in model.named_variables()]
     found = tape.gradient(loss, [*outs, *model.variables])
-    grad_outs, grads = found[: len(outs)], dict(zip(names, found[len(outs) :], strict=True))
+    # None: nothing flows there.  The output of a softmax or sigmoid output layer gets none
+    # (the loss reads the logits behind it); a variable the loss does not touch has gradient 0
+    grad_outs = found[: len(outs)]
+    grads = {
+        name: np.zeros_like(np.asarray(v.numpy())) if g is None else np.array(g.numpy())
+        for name, v, g in zip(names, model.variables, found[len(outs) :], strict=True)
+    }
     return Trace(
         X,
         [
             LayerTrace(
                 np.array(o.numpy()),
-                np.array(g.numpy()),
-                {k: np.array(v.numpy()) for k, v in grads.items() if k.split(".")[0] == str(i)},
+                _copy(g),
+                {k: v for k, v in grads.items() if k.split(".")[0] == str(i)},
             )
             for i, (o, g) in enumerate(zip(outs, grad_outs, strict=True))
         ],
@@ -222,7 +239,10 @@ def locate(ref: Trace, other: Trace, dtype: str) -> tuple[int | None, str, str]:
     last = len(ref.layers) - 1
     for i in reversed(range(len(ref.layers))):
         a, b = ref.layers[i], other.layers[i]
-        e = _rel(a.grad_out, b.grad_out)
+        # without dL/d(output) on either side (a loss on logits), the layer's parameter
+        # gradients are compared alone
+        untraced = a.grad_out is None or b.grad_out is None
+        e = 0.0 if untraced else _rel(a.grad_out, b.grad_out)
         if e > bwd:
             if i == last:
                 return None, "loss gradient", f"outputs agree, dL/d(output) differs ({e:.2e})"
@@ -234,11 +254,15 @@ def locate(ref: Trace, other: Trace, dtype: str) -> tuple[int | None, str, str]:
         for name in sorted(a.grads):
             e = _rel(a.grads[name], b.grads[name])
             if e > bwd:
+                incoming = (
+                    "the loss reads the logits behind this layer (no dL/d(output) to compare)"
+                    if untraced
+                    else "incoming gradient agrees"
+                )
                 return (
                     i,
                     "backward",
-                    f"incoming gradient agrees, {name} gradient differs "
-                    f"(normwise rel {e:.2e} > {bwd:.0e})",
+                    f"{incoming}, {name} gradient differs (normwise rel {e:.2e} > {bwd:.0e})",
                 )
     return None, "update", "forward and backward agree layer by layer; the optimizer step differs"
 

@@ -383,6 +383,8 @@ class JaxAdapter(Adapter):
         unknown = sorted(acts - set(ACTIVATION_NAMES))
         if unknown:
             return f"activation(s) {', '.join(unknown)}"
+        if get_loss(spec.loss, **spec.loss_options).logits_of:
+            return "Keras on TensorFlow's loss on the logits behind the output activation"
         return unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
 
     def build(self, spec: NetworkSpec, params: Params, **options: Any) -> JaxModel:

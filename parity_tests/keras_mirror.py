@@ -161,6 +161,31 @@ def supports(spec: NetworkSpec) -> str | None:
     return None
 
 
+_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "torch"}
+
+
+def unsupported_loss_convention(spec: NetworkSpec, backend: str) -> str | None:
+    """The cross-entropy conventions Keras computes on ``backend``.  On TensorFlow a sigmoid
+    or softmax output keeps its scores (``_keras_logits``) and ``binary_crossentropy`` /
+    ``categorical_crossentropy`` compute from them, never clipping: ``logits``.  On JAX (an
+    array takes no attribute) and torch (whose loss ignores it) they clip the probabilities:
+    ``keras``.  A convention named for what this backend does not compute is refused."""
+    options = spec.loss_options
+    convention = {"bce": options.get("clip"), "cce": options.get("convention")}.get(spec.loss)
+    output = spec.layers[-1].options.get("activation")
+    if convention == "logits" and backend != "tensorflow":
+        return (
+            f"the logits behind the output layer (Keras on {_BACKEND_NAMES[backend]} clips the "
+            "probabilities: the 'keras' convention)"
+        )
+    if convention == "keras" and backend == "tensorflow" and output in ("sigmoid", "softmax"):
+        return (
+            f"Keras' probability clipping (Keras on TensorFlow reads the logits behind a "
+            f"{output} output layer: the 'logits' convention)"
+        )
+    return None
+
+
 def _loss_fn(spec: NetworkSpec, n_out: int, backend: str) -> Callable[[Any, Any], Any]:
     if backend != "tensorflow":
         return _loss_by_ops(spec, n_out)
@@ -593,7 +618,7 @@ class KerasAdapter(Adapter):
             reason = LAYERS[lay.kind].unsupported(dict(ref.options))
             if reason:
                 return reason
-        return supports(spec)
+        return unsupported_loss_convention(spec, self.backend) or supports(spec)
 
     def build(self, spec: NetworkSpec, params: Params, **options: Any) -> KerasModel:
         self.check_supported(spec)

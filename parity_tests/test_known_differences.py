@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from parity_tests import frameworks
-from parity_tests.cases import Case
+from parity_tests.cases import SATURATED_LOSSES, Case, saturated_cases
 from parity_tests.compare import failures, tensor_error
-from parity_tests.harness import compare_case
+from parity_tests.harness import assert_parity, compare_case
 from reference_nn import LayerSpec, NetworkSpec, ShapeError, get_activation, get_loss
 
 pytestmark = pytest.mark.frameworks
@@ -113,6 +113,123 @@ def test_keras_turns_a_sigmoid_output_back_into_logits(keras):
     assert float(loss) == pytest.approx(float(get_loss("bce_logits").value(logits, y)), rel=1e-14)
     clipped = float(get_loss("bce", clip="keras").value(1 / (1 + np.exp(-logits)), y))
     assert abs(float(loss) - clipped) > 1.0
+
+
+# ---------------------------------------------------------------- categorical cross-entropy
+def _softmax_model(keras, dtype, W, b):
+    model = keras.Sequential(
+        [keras.Input((2,), dtype=dtype), keras.layers.Dense(3, activation="softmax", dtype=dtype)]
+    )
+    model.layers[0].kernel.assign(W.astype(dtype))
+    model.layers[0].bias.assign(b.astype(dtype))
+    return model
+
+
+def _keras_cce(keras, model, X, y):
+    """Keras' own CategoricalCrossentropy on the model's softmax output, and dL/dW."""
+    tf = frameworks.tensorflow()
+    dtype = model.layers[0].kernel.dtype
+    with tf.GradientTape() as tape:
+        loss = keras.losses.CategoricalCrossentropy(dtype=dtype)(y.astype(dtype), model(X))
+    return float(loss), np.array(tape.gradient(loss, model.layers[0].kernel))
+
+
+def _reference_cce(convention, dtype, W, b, X, y):
+    spec = NetworkSpec(
+        2,
+        (LayerSpec.dense(3, "softmax"),),
+        loss="cce",
+        loss_options={"convention": convention},
+        dtype=dtype,
+    )
+    net = spec.build_network()
+    net.set_parameters({"0.W": W.astype(dtype), "0.b": b.astype(dtype)})
+    loss, grads = net.loss_and_gradients(X.astype(dtype), y.astype(dtype))
+    return float(loss), grads["0.W"]
+
+
+def test_keras_on_tensorflow_reads_the_logits_behind_a_softmax_output(keras):
+    # One confident row (scores 15.5, 5, -3.5): -log p_true = 2.4e-8 in float64.  Keras
+    # computes it from the logits; the clipping convention says 1e-7 with a zero gradient.
+    W, b = np.array([[10.0, -5.0, 0.0], [4.0, 1.0, -3.0]]), np.array([0.5, 0.0, -0.5])
+    X, y = np.array([[1.0, 1.0]]), np.array([[1.0, 0.0, 0.0]])
+    with frameworks.keras_floatx("float64"):
+        keras_loss, keras_dW = _keras_cce(keras, _softmax_model(keras, "float64", W, b), X, y)
+    logits_loss, logits_dW = _reference_cce("logits", "float64", W, b, X, y)
+    clipped_loss, clipped_dW = _reference_cce("keras", "float64", W, b, X, y)
+    assert logits_loss == pytest.approx(keras_loss, rel=1e-14, abs=0)
+    assert tensor_error(logits_dW, keras_dW).normwise_rel < 1e-14
+    assert clipped_loss == pytest.approx(-np.log1p(-1e-7), rel=1e-9, abs=0)
+    assert clipped_loss > 4 * keras_loss and clipped_dW[0, 0] == 0.0 != keras_dW[0, 0]
+
+
+def test_keras_on_tensorflow_a_saturated_softmax_batch_in_float32(keras):
+    # Confidently wrong rows: float32 probabilities of exactly 0 for the true class.  Keras
+    # gives the logits' loss (tens per row); the clip caps each row at -log(1e-7) = 16.1, and
+    # the plain formula refuses log(0).
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(scale=80.0, size=(2, 3)), np.zeros(3)
+    X = rng.normal(size=(8, 2))
+    scores = X @ W
+    y = np.eye(3)[np.argmin(scores, axis=1)]  # each row's least likely class
+    with frameworks.keras_floatx("float32"):
+        keras_loss, keras_dW = _keras_cce(keras, _softmax_model(keras, "float32", W, b), X, y)
+    logits_loss, logits_dW = _reference_cce("logits", "float32", W, b, X, y)
+    clipped_loss, _ = _reference_cce("keras", "float32", W, b, X, y)
+    assert keras_loss > 20 and clipped_loss <= 16.2
+    assert logits_loss == pytest.approx(keras_loss, rel=1e-6, abs=0)
+    assert tensor_error(logits_dW, keras_dW).normwise_rel < 1e-6
+    with pytest.raises(ValueError, match="needs predictions > 0"):
+        _reference_cce("none", "float32", W, b, X, y)
+
+
+def test_keras_on_tensorflow_is_refused_the_clipping_conventions_for_such_outputs(keras):
+    from parity_tests import registry
+
+    adapter = registry.get("keras")
+    for loss, key, out in (("cce", "convention", "softmax"), ("bce", "clip", "sigmoid")):
+        spec = NetworkSpec(2, (LayerSpec.dense(3, out),), loss=loss)
+        clipped = spec.with_changes(loss_options={key: "keras"})
+        reason = adapter.unsupported(clipped)
+        assert reason and f"reads the logits behind a {out} output layer" in reason
+        assert adapter.unsupported(spec.with_changes(loss_options={key: "logits"})) is None
+        assert adapter.unsupported(spec) is None  # the plain formula: equal unless saturated
+
+
+# ---------------------------------------------------------------- saturated outputs
+SATURATED = [
+    pytest.param(case, fw, id=f"{case.name}-{fw}")
+    for case in saturated_cases()
+    for fw, reason in case.frameworks().items()
+    if reason is None
+]
+
+
+def test_every_saturated_convention_runs_in_some_framework():
+    ran = {case.name.rsplit("-", 2)[0] for case, _ in (p.values for p in SATURATED)}
+    assert ran == {f"saturated-{label}" for label in SATURATED_LOSSES}
+
+
+@pytest.mark.parametrize(("case", "framework"), SATURATED, indirect=["framework"])
+def test_a_saturated_output_each_convention_matches_its_framework(case, framework):
+    X, _, params, _ = case.materialize()
+    net = case.spec.build_network()
+    net.set_parameters(params)
+    output = net.forward(X)
+    assert (output == 1.0).any()  # saturated, as the case says
+    comparisons = assert_parity(case, framework)
+    assert len(comparisons) == 2 + 3 * len(case.spec.parameter_names())
+
+
+def test_a_saturated_output_parts_the_conventions(keras):
+    # negative control: the Keras run of the logits case against the clipping convention
+    name = "saturated-cce_logits_convention-sgd-float64"
+    case = next(c for c in saturated_cases() if c.name == name)
+    clipped = case.spec.with_changes(loss_options={"convention": "keras"})
+    comparisons = compare_case(case, "keras", reference_spec=clipped)
+    failing = {c.quantity for c in comparisons if not c.passed}
+    assert {"loss", "grads", "step_1"} <= failing
+    assert "forward" not in failing  # the probabilities agree; the losses on them do not
 
 
 # ---------------------------------------------------------------- reductions and shapes

@@ -43,6 +43,8 @@ def supports(spec: NetworkSpec) -> str | None:
         return "Keras' probability clipping"
     if spec.loss == "cce" and spec.loss_options.get("convention") == "keras":
         return "Keras' probability renormalisation"
+    if spec.loss_options.get("clip" if spec.loss == "bce" else "convention") == "logits":
+        return "Keras on TensorFlow's loss on the logits behind the output activation"
     return None
 
 
