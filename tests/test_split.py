@@ -60,7 +60,11 @@ def test_the_groups_together_run_every_test_exactly_once():
         counted = re.search(r"(\d+)/(\d+) tests? collected", out)
         assert counted, out[-500:]
         assert int(counted.group(1)) == len(ids) > 0
-        totals.add(int(counted.group(2)))
+        # the suite is this process's share: the tests of Keras on JAX and on torch run in
+        # their own processes, and are deselected here (tests/tiers.py says how many)
+        elsewhere = re.search(r"refnn: (\d+) tests deselected here", out)
+        assert elsewhere, out[-500:]
+        totals.add(int(counted.group(2)) - int(elsewhere.group(1)))
         groups.append(ids)
     assert len(totals) == 1, f"the groups saw suites of different sizes: {totals}"
     assert partition_problems(totals.pop(), groups) == []

@@ -1,0 +1,87 @@
+"""Run a tier of the suite in every process it needs: ``python -m tests.run_tier TIER [ARGS]``.
+
+TIER is ``quick`` (the per-commit tier), ``commit`` (quick plus this commit's slice), ``slice``
+or ``all`` (see tests/tiers.py).  Steps, in order, each a pytest process of its own:
+
+1. the coverage report of the tier (collection only, Keras on TensorFlow): per factor value,
+   how many tests of the tier touch it; it fails if any has none;
+2. the tier's tests of Keras on TensorFlow and of everything else (two xdist workers);
+3. the tier's tests of Keras on JAX, then of Keras on torch (``KERAS_BACKEND`` set for each).
+
+Every step runs even after one fails; the exit status is the first failing step's.  Extra
+ARGS go to every pytest run.  A child dies with this process, whatever the signal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIERS = ("quick", "commit", "slice", "all")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def steps(tier: str, args: Sequence[str]) -> list[tuple[str, str, list[str]]]:
+    """``(label, KERAS_BACKEND, pytest arguments)`` per step."""
+    pytest = ["-m", "pytest", "-p", "no:randomly", "--tier", tier, *args]
+    return [
+        ("coverage", "tensorflow", [*pytest, "--collect-only", "-qq", "--tier-coverage"]),
+        ("keras-tensorflow and the rest", "tensorflow", [*pytest, "-n", "2"]),
+        ("keras-jax", "jax", [*pytest, "-n", "0"]),
+        ("keras-torch", "torch", [*pytest, "-n", "0"]),
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in TIERS:
+        print(f"usage: python -m tests.run_tier {{{','.join(TIERS)}}} [pytest args]",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    tier, extra = argv[0], argv[1:]
+    status = 0
+    start = time.perf_counter()
+    for label, backend, args in steps(tier, extra):
+        began = time.perf_counter()
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        child = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
+                                 preexec_fn=_die_with_parent)  # fmt: skip
+        try:
+            code = child.wait()
+        except BaseException:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            raise
+        # exit 5: this process's share of the tier is empty (a slice with no test of it)
+        ok = code in (0, 5) if label != "coverage" else code == 0
+        print(f"refnn tier {tier}: {label}: exit {code} in {time.perf_counter() - began:.0f} s",
+              flush=True)  # fmt: skip
+        if not ok and status == 0:
+            status = code or 1
+    print(f"refnn tier {tier}: {time.perf_counter() - start:.0f} s wall in all", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
