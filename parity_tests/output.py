@@ -132,7 +132,7 @@ def sigterm_as_exit() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """SIGINT and SIGTERM wait until the block is done (then they are delivered)."""
     held = {signal.SIGINT, signal.SIGTERM}
     if threading.current_thread() is not threading.main_thread():
@@ -275,7 +275,7 @@ class OutputFolder:
 
     def _swap(self, tmp: Path) -> None:
         old = _sidecar(self.target, f"old-{os.getpid()}")
-        with _signals_held():
+        with signals_held():
             moved = False
             if self.target.exists():
                 os.replace(self.target, old)

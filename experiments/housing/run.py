@@ -100,7 +100,7 @@ def train_all(
     run is interrupted or fails, and die with this process (:mod:`parity_tests.workers`).
     """
     from parity_tests import registry
-    from parity_tests.workers import WorkerPool
+    from parity_tests.workers import Group, Interrupts, WorkerPool
 
     # Keras on another backend than this process's needs a process of its own (Keras reads
     # KERAS_BACKEND once, at import): each worker then starts fresh and sets it before import.
@@ -127,16 +127,19 @@ def train_all(
             if progress:
                 progress(fw, done, total)
 
-    pool = WorkerPool(max(jobs, 1), _init_worker, (events,), **pool_options)
+    group = Group()
+    pool = WorkerPool(max(jobs, 1), _init_worker, (events,), group=group, **pool_options)
     try:
         futures = {
             fw: pool.submit(train_in_backend, problem, fw, _report_to_queue, backends[fw])
             for fw in queued
         }
         pending = set(futures.values())
-        while pending:
-            _, pending = wait(pending, timeout=0.2)
-            drain()
+        with Interrupts(group) as interrupts:  # a signal stops the workers at once
+            while pending:
+                interrupts.check()
+                _, pending = wait(pending, timeout=0.2)
+                drain()
         runs = {fw: futures[fw].result() for fw in frameworks}
         drain()
         epochs = len(problem.orders)

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from parity_tests.output import signals_held
+
 from .as_published import NOTEBOOK_PRINTED, RULES, train_rule
 
 # The notebook's printed figures, each with the precision it was printed to.
@@ -101,16 +103,19 @@ def run_study(
     else:
         from concurrent.futures import as_completed
 
-        from parity_tests.workers import WorkerPool
+        from parity_tests.workers import Group, Interrupts, WorkerPool
 
         # stopped at once if interrupted or failed (leaving a ``with`` block would first
         # run every queued seed), and dying with this process
-        pool = WorkerPool(jobs, _init_worker, (split, epochs, order, lr))
+        group = Group()
+        pool = WorkerPool(jobs, _init_worker, (split, epochs, order, lr), group=group)
         try:
-            for future in as_completed([pool.submit(_run_one, t) for t in tasks]):
-                rows.append(future.result())
-                if progress:
-                    progress(len(rows), len(tasks))
+            with Interrupts(group) as interrupts:
+                for future in as_completed([pool.submit(_run_one, t) for t in tasks]):
+                    interrupts.check()
+                    rows.append(future.result())
+                    if progress:
+                        progress(len(rows), len(tasks))
         except BaseException:
             pool.stop()
             raise
@@ -297,10 +302,11 @@ def write_atomically(target: Path, payload: dict[str, Any]) -> list[Path]:
         (tmp / "study.md").write_text(markdown(payload))
         figure(payload, tmp / "study.png")
         old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with signals_held():  # never the old folder aside and the new one not yet in place
+            if target.exists():
+                old = target.parent / f".{target.name}.old-{os.getpid()}"
+                os.replace(target, old)
+            os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
