@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +38,11 @@ class CheckModelError(ValueError):
 
 
 def framework_of(obj: Any) -> str:
-    module = type(obj).__module__
-    if module.startswith("torch"):
+    """ "torch" or "keras": the framework ``obj``'s class (or a class it derives from) is in."""
+    modules = [getattr(cls, "__module__", "") or "" for cls in type(obj).__mro__]
+    if any(m.startswith("torch") for m in modules):
         return "torch"
-    if module.startswith("keras") or module.startswith("tf_keras"):
+    if any(m.startswith(("keras", "tf_keras")) for m in modules):
         return "keras"
     raise CheckModelError(
         f"{type(obj).__module__}.{type(obj).__name__} is neither a torch module nor a Keras model"
@@ -47,8 +50,43 @@ def framework_of(obj: Any) -> str:
 
 
 def convert(obj: Any, **spec_options: Any) -> Converted:
+    """``obj`` as a reference spec and parameters.  Without ``loss_options``, a cross-entropy
+    takes the convention ``obj``'s framework computes (:func:`framework_loss_options`)."""
     fw = framework_of(obj)
-    return from_torch(obj, **spec_options) if fw == "torch" else from_keras(obj, **spec_options)
+    if fw == "torch":
+        converted = from_torch(obj, **spec_options)
+    else:
+        shape = spec_options.pop("input_shape", None)
+        converted = from_keras(obj, **spec_options)
+        if shape is not None and tuple(shape) != converted.spec.input_shape:
+            raise ConversionError(
+                f"the Keras model takes inputs of shape {converted.spec.input_shape}, not the "
+                f"input shape given, {tuple(shape)}"
+            )
+    if spec_options.get("loss_options") is None:
+        options = framework_loss_options(fw, converted.spec)
+        if options:
+            converted.spec = converted.spec.with_changes(loss_options=options)
+    return converted
+
+
+def framework_loss_options(framework: str, spec: Any) -> dict[str, str]:
+    """The cross-entropy convention ``framework`` computes for ``spec``'s output layer: Keras
+    on TensorFlow reads the logits behind a sigmoid or softmax output (``logits``), Keras on
+    the other backends clips the probabilities (``keras``), torch's ``BCELoss`` clamps the
+    log at -100 (``torch``); torch has no probability form of ``cce`` (plain: no option)."""
+    from . import frameworks
+
+    key = {"bce": "clip", "cce": "convention"}.get(spec.loss)
+    if key is None:
+        return {}
+    if framework == "torch":
+        return {"clip": "torch"} if spec.loss == "bce" else {}
+    output = spec.layers[-1].options.get("activation")
+    reads_logits = output == {"bce": "sigmoid", "cce": "softmax"}[spec.loss]
+    if frameworks.keras_backend() == "tensorflow" and reads_logits:
+        return {key: "logits"}
+    return {key: "keras"}
 
 
 def wrap(obj: Any, converted: Converted) -> Model:
@@ -106,6 +144,83 @@ def _architecture_differences(ref: Any, other: Any) -> list[str]:
     return out
 
 
+def _expected_output(spec: Any) -> str | None:
+    """Why ``spec``'s loss does not fit its output layer, or None.  A cross-entropy reads what
+    its output activation makes (probabilities from a sigmoid or softmax, raw scores from an
+    identity layer); any other pairing compares a framework's quirk, not the model (Keras on
+    TensorFlow reads the logits behind a sigmoid or softmax output even under ``*_logits``)."""
+    from reference_nn.losses import OUTPUT_ACTIVATION
+
+    expected = OUTPUT_ACTIVATION.get(spec.loss)
+    last = spec.layers[-1]
+    output = last.options.get("activation") if last.kind == "dense" else None
+    if expected is None or output == expected:
+        return None
+    fitting = sorted(name for name, act in OUTPUT_ACTIVATION.items() if act == output)
+    hint = f"use --loss {' or '.join(fitting)}" if fitting else "or choose a loss that fits it"
+    made = f"a dense layer with activation {output!r}" if output else f"a {last.kind} layer"
+    return (
+        f"loss {spec.loss!r} needs an output layer with activation {expected!r}, but the "
+        f"model ends in {made}: {hint}"
+    )
+
+
+def _data(spec: Any, X: Any, y: Any, samples: int, seed: int) -> tuple[Array, Array]:
+    """The data the check runs on, checked: given (``X`` and ``y``) or drawn (``samples``)."""
+    from reference_nn._checks import AllocationError, check_allocation
+    from reference_nn.losses import random_targets
+
+    first = spec.build_layers()[0]
+    integer_input = getattr(first, "integer_input", False)
+    if X is None:
+        if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+            raise CheckModelError(f"samples must be a whole number >= 1, got {samples!r}")
+        size = samples * (int(np.prod(spec.input_shape)) + int(np.prod(spec.output_shape)))
+        try:
+            check_allocation(size * 8, f"{samples:,} samples", "use fewer --samples")
+        except AllocationError as exc:
+            raise CheckModelError(str(exc)) from None
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise CheckModelError(f"seed must be a whole number >= 0, got {seed!r}")
+        rng = np.random.default_rng(seed)
+        if integer_input:  # an embedding: indices into its table
+            X = rng.integers(0, first.input_dim, size=(samples, *spec.input_shape))
+        else:
+            X = rng.normal(scale=0.5, size=(samples, *spec.input_shape))
+        y = random_targets(spec.loss, rng, (samples, *spec.output_shape))
+    if y is None:
+        raise CheckModelError("X given without y: give both, or neither for random data")
+    X, y = _numeric(X, "X", integer_input), _numeric(y, "y", False)
+    if X.ndim == 0 or X.shape[1:] != spec.input_shape or y.shape != (len(X), *spec.output_shape):
+        raise CheckModelError(
+            f"data of shapes X {X.shape}, y {y.shape}; the model takes "
+            f"(N, {', '.join(map(str, spec.input_shape))}) -> (N, "
+            f"{', '.join(map(str, spec.output_shape))})"
+        )
+    if len(X) == 0:
+        raise CheckModelError("the data has 0 samples: give at least one")
+    if integer_input:
+        return X.astype(np.int64), y.astype(spec.dtype)
+    return X.astype(spec.dtype), y.astype(spec.dtype)
+
+
+def _numeric(a: Any, name: str, integer: bool) -> np.ndarray:
+    """``a`` as a real array with finite values (integers where ``integer``), else one line."""
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise CheckModelError(f"{name} is not an array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise CheckModelError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if integer and arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
+        raise CheckModelError(f"{name} must hold integer indices (the first layer is an embedding)")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise CheckModelError(
+            f"{name} holds NaN or infinity at {tuple(np.argwhere(~np.isfinite(arr))[0])}"
+        )
+    return arr
+
+
 def check_models(
     models: list[tuple[str, Any]],
     X: Array | None = None,
@@ -116,35 +231,33 @@ def check_models(
     explain: bool = True,
     **spec_options: Any,
 ) -> list[ModelCheck]:
-    """Each ``(label, model)`` against the reference made from the first model."""
-    from reference_nn.losses import random_targets
+    """Each ``(label, model)`` against the reference made from the first model.  A usage error
+    (a model, option or data the check cannot take) raises :class:`CheckModelError`, one line,
+    before any model runs."""
+    from reference_nn import DTypeError
 
     from . import registry
     from .divergence import step_and_locate
 
     if not models:
         raise CheckModelError("no model given")
-    try:
-        converted = [(label, obj, convert(obj, **spec_options)) for label, obj in models]
-    except ConversionError as exc:
-        raise CheckModelError(str(exc)) from None
+    converted = []
+    for label, obj in models:
+        try:
+            converted.append((label, obj, convert(obj, **spec_options)))
+        except (ConversionError, ValueError, DTypeError) as exc:  # SpecError: options, dtype
+            raise CheckModelError(f"{label}: {one_line(exc)}") from None
     reference = converted[0][2]
     spec = reference.spec
-    if X is None:
-        rng = np.random.default_rng(seed)
-        X = rng.normal(scale=0.5, size=(samples, *spec.input_shape))
-        y = random_targets(spec.loss, rng, (samples, *spec.output_shape))
-    if y is None:
-        raise CheckModelError("X given without y")
-    X, y = np.asarray(X, dtype=spec.dtype), np.asarray(y, dtype=spec.dtype)
-    if X.shape[1:] != spec.input_shape or y.shape != (len(X), *spec.output_shape):
-        raise CheckModelError(
-            f"data of shapes X {X.shape}, y {y.shape}; the model takes "
-            f"(N, {', '.join(map(str, spec.input_shape))}) -> (N, "
-            f"{', '.join(map(str, spec.output_shape))})"
-        )
+    reason = _expected_output(spec)
+    if reason:
+        raise CheckModelError(reason)
+    X, y = _data(spec, X, y, samples, seed)
     batches = [np.arange(len(X), dtype=np.int64)]
-    ref_run = run(registry.get("numpy").build(spec, reference.params), X, y, batches)
+    try:  # the reference checks the data's values (targets' domain, softmax rows...)
+        ref_run = run(registry.get("numpy").build(spec, reference.params), X, y, batches)
+    except (ValueError, DTypeError) as exc:
+        raise CheckModelError(f"the data: {one_line(exc)}") from None
     out = []
     for label, obj, conv in converted:
         fw = framework_of(obj)
@@ -196,63 +309,207 @@ def format_report(checks: list[ModelCheck], spec: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ loading
-def load(path: str) -> Any:
-    """A saved ``.keras`` model, or ``module:attr`` / ``file.py:attr`` (called if callable
-    and not itself a model)."""
-    if path.endswith((".keras", ".h5")):
-        if not Path(path).is_file():
-            raise CheckModelError(f"{path}: no such file")
-        from . import frameworks
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut at ``limit`` characters (a framework's message
+    can run to pages)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
-        return frameworks.keras().saving.load_model(path, compile=False)
+
+# the first bytes of each saved-model format Keras reads
+_SIGNATURES = {".keras": (b"PK\x03\x04", "a zip archive"), ".h5": (b"\x89HDF\r\n\x1a\n", "HDF5")}
+
+
+def _existing_file(path: str, what: str) -> Path:
+    file = Path(path)
+    if file.is_dir():
+        raise CheckModelError(f"{path} is a directory; give {what}")
+    if not file.is_file():
+        raise CheckModelError(f"{path}: no such file")
+    if file.stat().st_size == 0:
+        raise CheckModelError(f"{path} is empty; give {what}")
+    return file
+
+
+def _load_keras(path: str) -> Any:
+    from . import frameworks
+
+    file = _existing_file(path, "the file a Keras model was saved to (model.save)")
+    signature, kind = _SIGNATURES[file.suffix]
+    with file.open("rb") as f:
+        if f.read(len(signature)) != signature:
+            raise CheckModelError(
+                f"{path} is not a saved Keras model (a {file.suffix} file is {kind}): "
+                "save the model with model.save(path)"
+            )
+    keras = frameworks.keras()
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # a damaged archive, an unknown layer class: Keras says which
+        raise CheckModelError(f"{path}: Keras cannot load it: {one_line(exc)}") from None
+
+
+def _import(module_name: str) -> Any:
+    """The module named ``module_name`` (a dotted name, or a ``.py`` file), run as Python runs
+    it; anything it raises is one line naming the file or module."""
+    try:
+        if module_name.endswith(".py"):
+            _existing_file(module_name, "a Python file defining the model")
+            spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if spec is None or spec.loader is None:
+                raise CheckModelError(f"{module_name}: not a Python file Python can load")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return importlib.import_module(module_name)
+    except CheckModelError:
+        raise
+    except SyntaxError as exc:
+        raise CheckModelError(
+            f"{exc.filename or module_name}, line {exc.lineno}: syntax error: {exc.msg}"
+        ) from None
+    except ImportError as exc:
+        raise CheckModelError(f"cannot import {module_name}: {one_line(exc)}") from None
+    except (Exception, SystemExit) as exc:  # the user's code at import time
+        raise CheckModelError(
+            f"importing {module_name} raised {type(exc).__name__}: {one_line(exc)}"
+        ) from None
+
+
+def _required_arguments(fn: Any) -> list[str]:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: calling it will tell
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [
+        p.name
+        for p in parameters
+        if p.default is inspect.Parameter.empty
+        and (p.kind in kinds or p.kind is inspect.Parameter.KEYWORD_ONLY)
+    ]
+
+
+def _model_of(obj: Any, path: str) -> Any:
+    """``obj`` itself if it is a model; a function or class with no required arguments is
+    called, and must return one."""
+    attr = path.rpartition(":")[2]
+    if not isinstance(obj, type) and (hasattr(obj, "parameters") or hasattr(obj, "layers")):
+        return obj
+    if not callable(obj):
+        raise CheckModelError(
+            f"{path}: {attr} is a {type(obj).__name__}, not a torch module or Keras model "
+            "(nor a function that returns one)"
+        )
+    required = _required_arguments(obj)
+    if required:
+        raise CheckModelError(
+            f"{path}: {attr}() needs argument(s) {', '.join(required)}; give a model, or a "
+            "function or class that makes one with no arguments"
+        )
+    try:
+        made = obj()
+    except Exception as exc:
+        raise CheckModelError(
+            f"{path}: {attr}() raised {type(exc).__name__}: {one_line(exc)}"
+        ) from None
+    try:
+        framework_of(made)
+    except CheckModelError as exc:
+        raise CheckModelError(f"{path}: {attr}() returned {exc}") from None
+    return made
+
+
+def load(path: str) -> Any:
+    """A saved ``.keras`` / ``.h5`` model, or ``module:attr`` / ``file.py:attr`` (a model, or a
+    function or class called with no arguments to make one)."""
+    if path.endswith((".keras", ".h5")):
+        return _load_keras(path)
     module_name, sep, attr = path.rpartition(":")
     if not sep or not module_name or not attr:
         raise CheckModelError(
             f"{path!r}: give a saved Keras model (.keras) or a torch module as module:attr"
         )
-    if module_name.endswith(".py"):
-        if not Path(module_name).is_file():
-            raise CheckModelError(f"{module_name}: no such file")
-        spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise CheckModelError(f"cannot import {module_name}: {exc}") from None
+    module = _import(module_name)
     if not hasattr(module, attr):
         raise CheckModelError(f"{module_name} has no attribute {attr!r}")
-    obj = getattr(module, attr)
-    is_model = hasattr(obj, "parameters") or hasattr(obj, "layers")
-    return obj() if callable(obj) and not is_model else obj
+    obj = _model_of(getattr(module, attr), path)
+    framework_of(obj)
+    return obj
+
+
+def _load_data(path: str) -> tuple[Any, Any]:
+    """Arrays ``X`` and ``y`` of an ``.npz`` file."""
+    _existing_file(path, "an .npz file with arrays X and y (numpy.savez)")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CheckModelError(
+            f"{path} is not an .npz file with arrays X and y ({one_line(exc)})"
+        ) from None
+    if not hasattr(data, "files"):
+        raise CheckModelError(
+            f"{path} holds one array; give an .npz with arrays X and y (numpy.savez)"
+        )
+    with data:
+        if "X" not in data.files or "y" not in data.files:
+            raise CheckModelError(
+                f"{path} must hold arrays named X and y; it holds {sorted(data.files)}"
+            )
+        try:
+            return data["X"], data["y"]
+        except ValueError as exc:  # object arrays: pickled Python objects, not loaded
+            raise CheckModelError(
+                f"{path}: {one_line(exc)}; save X and y as arrays of numbers (pickled "
+                "objects are not loaded)"
+            ) from None
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise CheckModelError(f"{path}: cannot read X and y ({one_line(exc)})") from None
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The spec options the command line gives, checked before any model is loaded."""
+    from reference_nn import get_loss, get_optimizer
+
+    options: dict[str, Any] = {
+        "loss": args.loss,
+        "optimizer": args.optimizer,
+        "optimizer_options": {"lr": args.lr},
+    }
+    try:
+        get_loss(args.loss)
+        get_optimizer(args.optimizer, lr=args.lr)
+    except (ValueError, TypeError) as exc:
+        raise CheckModelError(one_line(exc)) from None
+    if args.input_shape:
+        try:
+            shape = tuple(int(n) for n in args.input_shape.split(","))
+        except ValueError:
+            shape = ()
+        if not shape or min(shape) < 1:
+            raise CheckModelError(
+                f"--input-shape {args.input_shape!r}: give positive whole numbers separated "
+                "by commas (5, or 6,3)"
+            )
+        options["input_shape"] = shape
+    return options
 
 
 def main(args: argparse.Namespace) -> int:
     from . import frameworks
 
     try:
-        models = [(p, load(p)) for p in args.paths]
+        options = _options(args)
         X = y = None
         if args.data:
-            if not Path(args.data).is_file():
-                raise CheckModelError(f"{args.data}: no such file")
-            with np.load(args.data) as data:
-                if "X" not in data or "y" not in data:
-                    raise CheckModelError(f"{args.data} must hold arrays named X and y")
-                X, y = data["X"], data["y"]
-        options = {
-            "loss": args.loss,
-            "optimizer": args.optimizer,
-            "optimizer_options": {"lr": args.lr},
-        }
+            X, y = _load_data(args.data)
+        models = [(p, load(p)) for p in args.paths]
         checks = check_models(models, X, y, samples=args.samples, seed=args.seed, **options)
-        spec = convert(models[0][1], **options).spec
-    except (CheckModelError, frameworks.FrameworkUnavailable, ValueError) as exc:
-        print(f"refnn check-model: {exc}", file=sys.stderr)
+        spec = convert(models[0][1], **options).spec  # as check_models made it
+    except (CheckModelError, frameworks.FrameworkUnavailable) as exc:
+        print(f"refnn check-model: {one_line(exc, 1000)}", file=sys.stderr)
         return 2
     print(format_report(checks, spec))
     return 0 if all(c.passed for c in checks) else 1
@@ -274,4 +531,10 @@ def register(sub: Any) -> None:
     p.add_argument("--data", default="", help="an .npz with arrays X and y (default: random)")
     p.add_argument("--samples", type=int, default=16, help="random samples (default 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random data (default 0)")
+    p.add_argument(
+        "--input-shape",
+        default="",
+        help="the shape of one sample, e.g. 6 or 6,3: for a torch model that does not say "
+        "(one starting with an Embedding)",
+    )
     p.set_defaults(handler=main)

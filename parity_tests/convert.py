@@ -165,13 +165,15 @@ TORCH_MODULES: dict[str, Callable[[list[Any], int, tuple[int, ...]], Piece]] = {
 
 def _torch_input_shape(modules: list[Any]) -> tuple[int, ...]:
     first = modules[0]
+    if type(first).__name__ not in TORCH_MODULES:  # refused as such by _assemble
+        return ()
     if hasattr(first, "in_features"):
         return (int(first.in_features),)
     if type(first).__name__ == "LayerNorm":
         return tuple(int(n) for n in first.normalized_shape)
     raise ConversionError(
-        f"cannot tell the input shape from {type(first).__name__}; pass input_shape= (for an "
-        "Embedding: the sequence length, as (L,))"
+        f"cannot tell the input shape from {type(first).__name__}; pass input_shape= "
+        "(refnn check-model --input-shape; for an Embedding: the sequence length, as (L,))"
     )
 
 
@@ -208,8 +210,21 @@ def from_torch(
 
 def _torch_dtype(modules: list[Any]) -> str:
     dtypes = {str(p.dtype).removeprefix("torch.") for m in modules for p in m.parameters()}
+    return _one_dtype(dtypes, [type(m).__name__ for m in modules])
+
+
+def _one_dtype(dtypes: set[str], kinds: list[str]) -> str:
+    """The one dtype of a model's parameters; none (nothing to check) or several: one line."""
+    if not dtypes:
+        raise ConversionError(
+            f"the model has no weights ({', '.join(kinds)}): there is no gradient or step to "
+            "check; give a model with at least one layer that has weights"
+        )
     if len(dtypes) != 1:
-        raise ConversionError(f"parameters must share one dtype, got {sorted(dtypes)}")
+        raise ConversionError(
+            f"parameters must share one dtype, got {sorted(dtypes)}: cast the model to one "
+            "(float32 or float64)"
+        )
     return dtypes.pop()
 
 
@@ -423,14 +438,14 @@ def from_keras(
         raise ConversionError(
             "the Keras model is not built: give it a keras.Input(shape) first"
         ) from None
-    dtypes = {str(v.dtype) for v in model.weights}
-    if len(dtypes) != 1:
-        raise ConversionError(f"weights must share one dtype, got {sorted(dtypes)}")
+    dtype = _one_dtype(
+        {str(v.dtype) for v in model.weights}, [type(lay).__name__ for lay in layers]
+    )
     return _assemble(
         layers,
         KERAS_LAYERS,
         shape,
-        dtypes.pop(),
+        dtype,
         "keras",
         loss=loss,
         loss_options=loss_options,
@@ -463,6 +478,15 @@ def _assemble(
                 f"{', '.join(table)} (each followed by an optional activation)"
             )
         piece = table[kind](objects, i, shape)
+        before = (
+            f"{framework} position {i - len(groups[-1])} ({_describe(groups[-1][0])}) gives "
+            f"outputs of shape {shape}"
+            if groups
+            else f"the model's input has shape {shape}"
+        )
+        _check_fits(
+            piece, shape, dtype, f"{framework} position {i} ({_describe(objects[i])})", before
+        )
         pieces.append(piece)
         groups.append(objects[i : i + piece.consumed])
         shape = _output_shape(piece.layer, shape, dtype)
@@ -484,6 +508,33 @@ def _assemble(
             obj, attr = piece.slots[short]
             slots[f"{n}.{short}"] = (lay.kind, obj, attr)
     return Converted(spec, params, slots, groups)
+
+
+def _describe(obj: Any) -> str:
+    """A module or layer in a few words: torch's one-line repr, else the class and name."""
+    text = repr(obj)
+    if "\n" in text or len(text) > 80:
+        text = type(obj).__name__
+    return text
+
+
+def _check_fits(piece: Piece, shape: tuple[int, ...], dtype: str, where: str, before: str) -> None:
+    """Each parameter of ``piece`` has the shape its reference layer takes on ``shape`` (what
+    ``before`` says gives it): a Linear(5, 1) after a Linear(3, 4) is refused here,
+    naming both, not when the parameters are first copied."""
+    from reference_nn.layers import build_layer
+
+    try:
+        layer = build_layer(piece.layer.kind, shape, dtype, **piece.layer.options)
+    except ValueError as exc:
+        raise ConversionError(f"{where}: on input of shape {shape}: {exc}") from None
+    for short, value in piece.params.items():
+        need = layer.params[short].shape
+        if value.shape != need:
+            raise ConversionError(
+                f"{where} holds {short} of shape {value.shape} (reference layout), but "
+                f"{before}, which needs {need}: the layers do not fit together"
+            )
 
 
 def _output_shape(layer: LayerSpec, shape: tuple[int, ...], dtype: str) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from parity_tests.check_model import CheckModelError, check_models
+from parity_tests.check_model import CheckModelError, check_models, convert
 
 pytestmark = pytest.mark.frameworks
 
@@ -117,3 +117,103 @@ def test_usage_errors_are_one_line_exit_2(torch, tmp_path, capsys, args, message
 def test_data_of_the_wrong_shape_is_refused(torch):
     with pytest.raises(CheckModelError, match="the model takes"):
         check_models([("net", _net(torch))], np.zeros((4, 2)), np.zeros((4, 2)))
+
+
+# ---------------------------------------------------------------- cross-entropy outputs
+def _softmax_pair(keras, out="softmax", units=3, conv=False):
+    """A Keras model with a softmax (or sigmoid) output and a copy with one weight 0.1 off."""
+    f32 = {"dtype": "float32"}
+    keras.utils.set_random_seed(0)
+    if conv:  # the keras.io MNIST convnet's kinds, small
+        layers = [
+            keras.Input((8, 8, 1), **f32),
+            keras.layers.Conv2D(4, 3, activation="relu", **f32),
+            keras.layers.MaxPooling2D(2, **f32),
+            keras.layers.Flatten(**f32),
+            keras.layers.Dense(units, activation=out, **f32),
+        ]
+    else:
+        layers = [keras.Input((4,), **f32), keras.layers.Dense(units, activation=out, **f32)]
+    model = keras.Sequential(layers)
+    other = keras.models.clone_model(model)
+    other.set_weights(model.get_weights())
+    w = other.layers[0].kernel.numpy()
+    w.flat[0] += 0.1
+    other.layers[0].kernel.assign(w)
+    return model, other
+
+
+@pytest.mark.parametrize(
+    ("out", "loss", "units", "conv"),
+    [("softmax", "cce", 3, False), ("sigmoid", "bce", 2, False), ("softmax", "cce", 10, True)],
+    ids=["softmax-cce", "sigmoid-bce", "convnet-softmax-cce"],
+)
+def test_a_differing_model_whose_loss_reads_the_logits_is_reported(
+    keras, tmp_path, capsys, out, loss, units, conv
+):
+    # Keras on TensorFlow computes these losses from the logits behind the output layer, so
+    # its output has no gradient: the first-divergence trace must still report
+    model, other = _softmax_pair(keras, out, units, conv)
+    model.save(tmp_path / "a.keras")
+    other.save(tmp_path / "b.keras")
+    args = ["check-model", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"), "--loss", loss]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and captured.err == ""
+    key = "convention" if loss == "cce" else "clip"
+    assert f'"loss_options": {{"{key}": "logits"}}' in captured.out
+    assert "a.keras (keras) vs the NumPy reference: ok" in captured.out
+    assert "b.keras (keras) vs the NumPy reference: DIFFERS" in captured.out
+    assert "first divergence at step 1, layer 0 (forward)" in captured.out
+
+
+def _saturated_batch(model, n=6, scale=300.0):
+    """Inputs that make ``model`` confidently wrong: each row's target is its least likely
+    class, whose float32 probability rounds to 0."""
+    rng = np.random.default_rng(1)
+    X = (rng.random((n, *model.inputs[0].shape[1:])) * scale).astype("float32")
+    p = np.asarray(model(X))
+    return X, np.eye(p.shape[1], dtype="float32")[np.argmin(p, axis=1)], p
+
+
+def test_a_saturated_batch_agrees_with_keras_under_the_logits_convention(keras):
+    model, _ = _softmax_pair(keras, conv=True, units=10)
+    X, y, p = _saturated_batch(model)
+    assert (p * y).sum(axis=1).min() == 0.0  # saturated: the true class's probability is 0
+    keras_loss = float(keras.losses.CategoricalCrossentropy()(y, model(X)))
+    (check,) = check_models([("model", model)], X, y, loss="cce")
+    assert check.passed, [c.message() for c in check.comparisons if not c.passed]
+    # negative control: the clipping convention caps each row's loss at -log(1e-7) = 16.1
+    (clipped,) = check_models(
+        [("model", model)], X, y, loss="cce", loss_options={"convention": "keras"}
+    )
+    failing = {c.quantity for c in clipped.comparisons if not c.passed}
+    assert {"loss", "grads"} <= failing and "forward" not in failing
+    assert keras_loss > 20
+    assert "the loss reads the logits behind this layer" in clipped.divergence
+
+
+def test_the_convention_follows_the_framework(torch, keras):
+    model, _ = _softmax_pair(keras)
+    assert convert(model, loss="cce").spec.loss_options == {"convention": "logits"}
+    assert convert(model, loss="mse").spec.loss_options == {}
+    given = convert(model, loss="cce", loss_options={"convention": "none"})
+    assert given.spec.loss_options == {"convention": "none"}
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Sigmoid())
+    assert convert(net, loss="bce").spec.loss_options == {"clip": "torch"}
+    assert (
+        convert(
+            torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Softmax(-1)), loss="cce"
+        ).spec.loss_options
+        == {}
+    )
+
+
+def test_the_fixture_reports_a_differing_softmax_model(keras):
+    from parity_tests.plugin import check_parity
+
+    model, other = _softmax_pair(keras)
+    check_parity(model, loss="cce")  # the negative control: itself passes
+    with pytest.raises(AssertionError, match="first divergence at step 1, layer 0"):
+        check_parity(model, other, loss="cce")

@@ -179,12 +179,14 @@ def test_torch_round_trip_of_every_layer_kind(torch, name, dtype):
 
 
 def test_keras_options_the_reference_does_not_compute_are_refused_by_name(keras):
+    with pytest.warns(UserWarning, match="rms_scaling=True"):  # deprecated in Keras: refused here
+        rms_scaled = keras.layers.LayerNormalization(rms_scaling=True)
     cases = [
         (keras.layers.Conv2D(2, 3, data_format="channels_first"), (2, 6, 6), "data_format"),
         (keras.layers.LSTM(3, go_backwards=True), (5, 2), "go_backwards"),
         (keras.layers.GRU(3, recurrent_dropout=0.1), (5, 2), "recurrent_dropout"),
         (keras.layers.SimpleRNN(3, activation="relu"), (5, 2), "activations other than tanh"),
-        (keras.layers.LayerNormalization(rms_scaling=True), (4,), "rms_scaling"),
+        (rms_scaled, (4,), "rms_scaling"),
         (keras.layers.Embedding(5, 2, mask_zero=True), (4,), "mask_zero"),
     ]
     for layer, shape, what in cases:
@@ -276,6 +278,33 @@ def test_keras_refusals_name_the_layer(keras):
     )
     with pytest.raises(ConversionError, match="kernel_regularizer is not converted"):
         from_keras(reg)
+
+
+def test_layers_that_do_not_fit_together_are_refused_naming_both(torch, keras):
+    nn = torch.nn
+    with pytest.raises(ConversionError) as info:
+        from_torch(nn.Sequential(nn.Linear(3, 4), nn.Linear(5, 1)))
+    message = str(info.value)
+    assert "torch position 1 (Linear(in_features=5, out_features=1, bias=True))" in message
+    assert "holds W of shape (5, 1)" in message
+    assert "torch position 0 (Linear(in_features=3, out_features=4, bias=True))" in message
+    assert "gives outputs of shape (4,), which needs (4, 1)" in message
+    # with an activation between them, the position before is the Linear's
+    with pytest.raises(
+        ConversionError, match=r"position 0 \(Linear.*gives outputs of shape \(4,\)"
+    ):
+        from_torch(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(5, 1)))
+    with pytest.raises(ConversionError, match=r"the model's input has shape \(2,\)"):
+        from_torch(nn.Sequential(nn.Linear(3, 4)), input_shape=(2,))
+    # the negative control: layers that fit convert
+    from_torch(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)))
+
+
+def test_a_model_without_weights_is_refused(torch, keras):
+    with pytest.raises(ConversionError, match=r"the model has no weights \(Flatten\)"):
+        from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Flatten()]))
+    with pytest.raises(ConversionError, match=r"the model has no weights \(Flatten\)"):
+        from_torch(torch.nn.Sequential(torch.nn.Flatten()), input_shape=(3,))
 
 
 def test_importing_the_package_imports_no_framework():
