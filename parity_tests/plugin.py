@@ -10,8 +10,11 @@
         assert_parity(matrix_case("tanh", "mse", "sgd", "float64"), "torch")
 
 On a difference it raises AssertionError with the report (every tensor against its tolerance)
-and the first step and layer where the model parts from the reference.  Nothing is imported
-when the plugin loads: the frameworks come in with your models.
+and the first step and layer where the model parts from the reference; a model, option or data
+the check cannot take raises ``CheckModelError`` (one line).  A cross-entropy takes the
+convention of the first model's framework (Keras on TensorFlow: the logits behind a softmax or
+sigmoid output), unless ``loss_options`` names one.  Nothing is imported when the plugin loads:
+the frameworks come in with your models.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ def check_parity(
     X: Any = None,
     y: Any = None,
     loss: str = "mse",
+    loss_options: dict[str, Any] | None = None,
     optimizer: str = "sgd",
     lr: float = 0.01,
     samples: int = 16,
@@ -47,7 +51,12 @@ def check_parity(
 
     if options:
         raise TypeError(f"unknown option(s) {sorted(options)}")
-    spec_options = {"loss": loss, "optimizer": optimizer, "optimizer_options": {"lr": lr}}
+    spec_options = {
+        "loss": loss,
+        "loss_options": loss_options,
+        "optimizer": optimizer,
+        "optimizer_options": {"lr": lr},
+    }
     models = [("model", model)] + [(f"other {i + 1}", m) for i, m in enumerate(others)]
     checks = check_models(models, X, y, samples=samples, seed=seed, **spec_options)
     if not all(c.passed for c in checks):
