@@ -245,8 +245,16 @@ def check_models(
     for label, obj in models:
         try:
             converted.append((label, obj, convert(obj, **spec_options)))
-        except (ConversionError, ValueError, DTypeError) as exc:  # SpecError: options, dtype
+        except (ConversionError, ValueError, TypeError) as exc:  # SpecError: options, dtype
             raise CheckModelError(f"{label}: {one_line(exc)}") from None
+    for label, _, conv in converted:
+        for name, value in conv.params.items():
+            if not np.isfinite(value).all():
+                index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+                raise CheckModelError(
+                    f"{label}: parameter {name} holds {value[index]} at {index}: the model's "
+                    "weights must be finite numbers"
+                )
     reference = converted[0][2]
     spec = reference.spec
     reason = _expected_output(spec)

@@ -89,6 +89,15 @@ import torch
 def net():
     return torch.nn.Sequential(torch.nn.Linear(3, 2)).to(torch.float16)
 """,
+    "nan_weights.py": """
+import torch
+
+def net():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    with torch.no_grad():
+        model[0].weight[1, 2] = float("nan")
+    return model
+""",
     "mixed.py": """
 import torch
 
@@ -186,6 +195,11 @@ CASES = [
     ("an empty torch Sequential", ["{d}/empty_seq.py:net"], "the Sequential is empty"),
     ("float16 weights", ["{d}/half.py:net"], "float16"),
     ("weights of two dtypes", ["{d}/mixed.py:net"], "share one dtype, got ['float32', 'float64']"),
+    (
+        "a weight that is NaN",
+        ["{d}/nan_weights.py:net"],
+        "parameter 0.W holds nan at (2, 1): the model's weights must be finite",
+    ),
     # ---------------------------------------------------------------- options
     ("an unknown loss", ["{d}/good.py:net", "--loss", "hinge"], "unknown loss"),
     (
@@ -306,6 +320,11 @@ def _net(torch):
             "X is not an array",
         ),
         ("samples of 1.5", lambda net: check_models([("m", net)], samples=1.5), "samples"),
+        (
+            "a learning rate of text",
+            lambda net: check_models([("m", net)], optimizer_options={"lr": "fast"}),
+            "lr must be a real number",
+        ),
         (
             "infinite y",
             lambda net: check_models([("m", net)], np.zeros((2, 3)), np.full((2, 2), math.inf)),
