@@ -257,6 +257,11 @@ def check_models(
                 )
     reference = converted[0][2]
     spec = reference.spec
+    if len(spec.output_shape) != 1:
+        raise CheckModelError(
+            f"the model's output has shape {spec.output_shape} per sample; the losses take one "
+            "vector per sample: end the model with a Flatten and/or a Dense layer"
+        )
     reason = _expected_output(spec)
     if reason:
         raise CheckModelError(reason)

@@ -189,7 +189,8 @@ def from_torch(
     """A ``torch.nn.Sequential`` of supported modules -> spec, parameters and slots."""
     if type(module).__name__ != "Sequential" or not hasattr(module, "__iter__"):
         raise ConversionError(
-            f"from_torch takes a torch.nn.Sequential, got {type(module).__name__}"
+            f"from_torch takes a torch.nn.Sequential, got {type(module).__name__}: give the "
+            "same modules as torch.nn.Sequential(...)"
         )
     modules = list(module)
     if not modules:
@@ -428,7 +429,10 @@ def from_keras(
 ) -> Converted:
     """A Keras ``Sequential`` (built: it knows its input shape) -> spec, parameters, slots."""
     if type(model).__name__ != "Sequential":
-        raise ConversionError(f"from_keras takes a keras.Sequential, got {type(model).__name__}")
+        raise ConversionError(
+            f"from_keras takes a keras.Sequential, got {type(model).__name__}: give the same "
+            "layers as keras.Sequential([...])"
+        )
     layers = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
     if not layers:
         raise ConversionError("the Sequential has no layers")

@@ -4,6 +4,7 @@ bad model file, module, option or data file is refused with one line on stderr a
 
 import math
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -140,6 +141,17 @@ def workdir(tmp_path_factory, torch):
 def keras_files(workdir, keras):
     """Saved Keras models: one without weights, one with a layer the reference lacks."""
     f32 = {"dtype": "float32"}
+    inputs = keras.Input((3,), **f32)
+    keras.Model(inputs, keras.layers.Dense(2, **f32)(inputs)).save(workdir / "functional.keras")
+    with zipfile.ZipFile(workdir / "other_zip.keras", "w") as archive:
+        archive.writestr("notes.txt", "not a model")
+    half = {"dtype": "float16"}
+    keras.Sequential([keras.Input((3,), **half), keras.layers.Dense(2, **half)]).save(
+        workdir / "half.keras"
+    )
+    keras.Sequential([keras.Input((4, 4, 1), **f32), keras.layers.Conv2D(2, 3, **f32)]).save(
+        workdir / "conv_output.keras"
+    )
     weightless = keras.Sequential([keras.Input((3,), **f32), keras.layers.Flatten(**f32)])
     weightless.save(workdir / "weightless.keras")
     dropout = keras.Sequential(
@@ -179,7 +191,11 @@ CASES = [
     ("an absent attribute", ["{d}/good.py:nothing"], "has no attribute 'nothing'"),
     ("a number, not a model", ["math:pi"], "pi is a float, not a torch module"),
     ("a factory returning a number", ["{d}/returns_int.py:net"], "net() returned builtins.int"),
-    ("a torch module that is not a Sequential", ["{d}/custom.py:Net"], "nn.Sequential, got Net"),
+    (
+        "a torch module that is not a Sequential",
+        ["{d}/custom.py:Net"],
+        "nn.Sequential, got Net: give the same modules as torch.nn.Sequential",
+    ),
     (
         "layers that do not fit together",
         ["{d}/mismatch.py:net"],
@@ -248,6 +264,14 @@ CASES = [
 ]
 
 KERAS_CASES = [
+    ("a Keras functional model", ["{d}/functional.keras"], "as keras.Sequential([...])"),
+    ("a zip that is not a model", ["{d}/other_zip.keras"], "Keras cannot load it"),
+    ("Keras float16 weights", ["{d}/half.keras"], "dtype float16 is not supported"),
+    (
+        "a Keras output that is not a vector",
+        ["{d}/conv_output.keras"],
+        "the model's output has shape (2, 2, 2) per sample",
+    ),
     ("a Keras model without weights", ["{d}/weightless.keras"], "the model has no weights"),
     ("a Keras layer the reference lacks", ["{d}/dropout.keras"], "Dropout has no reference"),
     (
