@@ -25,7 +25,8 @@ study) goes through :func:`claim`::
   interrupted before the swap leaves the previous folder as it was; leftovers of a run killed
   outright (SIGKILL) are cleaned up, or the old folder put back, by the next run.
 * While a folder is claimed, SIGTERM raises ``SystemExit(143)`` in the main thread, so that
-  ``finally`` blocks run: temporary folders are removed and worker processes stopped.
+  ``finally`` blocks run: temporary folders are removed and worker processes stopped (how
+  workers die with their command, whatever the signal: :mod:`parity_tests.workers`).
 """
 
 from __future__ import annotations

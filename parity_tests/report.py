@@ -351,9 +351,14 @@ def register(sub: Any) -> None:
     )
     report.add_argument("--out", default="results/parity", help="output folder")
     report.add_argument(
-        "--random", type=int, default=30, help="seeded random architectures per dtype (default 30)"
+        "--random",
+        type=int,
+        default=30,
+        help=f"seeded random architectures per dtype (default 30, at most {MAX_RANDOM:,})",
     )
-    report.add_argument("--filter", help="only cases whose name contains this")
+    report.add_argument(
+        "--filter", help="only cases whose name contains this text (case-sensitive, not empty)"
+    )
     report.add_argument(
         "--explain",
         action="store_true",
