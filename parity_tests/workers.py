@@ -10,8 +10,9 @@ interpreters, in which:
   the mask is inherited through fork and exec), and its first act is to ignore SIGINT and
   unblock it, which discards one that came in the meantime.  So no worker prints a
   ``KeyboardInterrupt`` traceback, not even one interrupted while it was still importing.
-* A worker whose parent is gone (SIGKILL, a crash) exits within a fraction of a second: a
-  thread started before anything else watches ``os.getppid()``.
+* A worker whose parent is gone (SIGKILL, a crash) ends at once: on Linux the kernel kills
+  it (``PR_SET_PDEATHSIG``), elsewhere a thread started before anything else watches
+  ``os.getppid()`` (within a fraction of a second).
 * :meth:`WorkerPool.stop` ends the workers now (SIGTERM, SIGKILL after a grace period) instead
   of letting them finish their tasks, as leaving a ``with ProcessPoolExecutor`` block would.
   A command stops its pools when an exception leaves its work (Ctrl-C's KeyboardInterrupt,
@@ -19,6 +20,9 @@ interpreters, in which:
 * A :class:`Group` gathers the pools that other threads start for one command, so that the
   main thread can stop them all; once stopped it refuses new ones, so a thread that had not
   yet started its pool cannot start one after the command was interrupted.
+* :class:`Interrupts` stops a group the moment SIGINT or SIGTERM arrives, from a thread that
+  the signal wakes, whatever the main thread is doing; the main thread then ends with
+  KeyboardInterrupt (130, "interrupted") or SystemExit(143).
 
 A worker is ready (its watch runs, SIGINT is ignored) once SIGINT shows among the ignored
 signals in ``/proc/PID/status``: the tests wait for that instead of sleeping.
