@@ -40,10 +40,11 @@ class CheckModelError(ValueError):
 def framework_of(obj: Any) -> str:
     """ "torch" or "keras": the framework ``obj``'s class (or a class it derives from) is in."""
     modules = [getattr(cls, "__module__", "") or "" for cls in type(obj).__mro__]
-    if any(m.startswith("torch") for m in modules):
-        return "torch"
+    # Keras first: on the torch backend a Keras model is also a torch.nn.Module
     if any(m.startswith(("keras", "tf_keras")) for m in modules):
         return "keras"
+    if any(m.startswith("torch") for m in modules):
+        return "torch"
     raise CheckModelError(
         f"{type(obj).__module__}.{type(obj).__name__} is neither a torch module nor a Keras model"
     )

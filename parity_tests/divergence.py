@@ -126,7 +126,10 @@ def _trace_torch(model: Any, X: Array, y: Array) -> Trace:
     )
 
 
-def _trace_keras(model: Any, X: Array, y: Array) -> Trace:
+def _trace_keras(model: Any, X: Array, y: Array) -> Trace | None:
+    """Through a ``tf.GradientTape``: on another Keras backend, untraced (None)."""
+    if model.tf is None:
+        return None
     tf, spec = model.tf, model.spec
     x, t = tf.constant(X), tf.constant(y)
     with tf.GradientTape() as tape:
@@ -198,7 +201,7 @@ def _trace_jax(model: Any, X: Array, y: Array) -> Trace:
     )
 
 
-TRACERS: dict[str, Callable[[Any, Array, Array], Trace]] = {
+TRACERS: dict[str, Callable[[Any, Array, Array], Trace | None]] = {
     "numpy": _trace_numpy,
     "torch": _trace_torch,
     "keras": _trace_keras,
