@@ -9,8 +9,14 @@ against the tolerance policy.  So ``refnn check-model net.py:model port.keras`` 
 model and its Keras port against one reference: a weight, an activation or a layer that
 differs in the port is reported, with the first step and layer where it parts.
 
+A cross-entropy (``--loss bce`` / ``cce``) takes the convention the first model's framework
+computes (:func:`framework_loss_options`): Keras on TensorFlow reads the logits behind a
+sigmoid or softmax output layer, so a confident (saturated) batch agrees with the reference
+only under ``logits``; the reference spec printed first names the convention used.
+
 Models are restored to their own parameters afterwards.  Exit status: 0 all within tolerance,
-1 a difference, 2 a usage error (one line).
+1 a difference, 2 a usage error: one line, found before any model runs (a file or module that
+cannot give a model, a loss that does not fit the output layer, options, data).
 """
 
 from __future__ import annotations
