@@ -61,7 +61,8 @@ def _start_worker(
     _kill_with_parent()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if hasattr(signal, "pthread_sigmask"):  # POSIX
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if initializer is not None:
         initializer(*initargs)
 
@@ -93,6 +94,9 @@ def _exit_with_parent(parent: int) -> None:
 @contextlib.contextmanager
 def _sigint_blocked() -> Iterator[None]:
     """SIGINT held back in this thread, and so in the processes and threads it starts."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: no masks to inherit
+        yield
+        return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield

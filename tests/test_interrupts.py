@@ -409,3 +409,36 @@ def test_a_worker_interrupted_while_it_starts(start):
         assert done.stdout.split() == ["failed", "BrokenProcessPool"] or "KeyboardInterrupt" in (
             done.stderr
         )
+
+
+def test_a_stopped_group_ends_its_work_and_refuses_more():
+    """The main thread stops a pool that another thread is waiting on (parity-report's other
+    Keras backends): the waiting call ends at once with BrokenProcessPool (both threads stop
+    the same pool; done twice at once it closed its queues twice: OSError EBADF), and the
+    stopped group starts nothing more, so a thread that comes late cannot start workers."""
+    import threading
+    from concurrent.futures.process import BrokenProcessPool
+
+    from parity_tests.workers import Group, WorkerPool, WorkersStopped, run_in_process
+
+    group, outcome = Group(), []
+
+    def wait_on_a_worker() -> None:
+        try:
+            run_in_process(time.sleep, 120, group=group)
+        except BaseException as exc:  # the test looks at which
+            outcome.append(exc)
+
+    thread = threading.Thread(target=wait_on_a_worker)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not any(_ready_worker(p) for p in _descendants(os.getpid())):
+        assert time.monotonic() < deadline and thread.is_alive(), outcome
+        time.sleep(0.02)
+    group.stop()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], BrokenProcessPool), outcome
+    assert not any(_ready_worker(p) for p in _alive(_descendants(os.getpid())))
+    with pytest.raises(WorkersStopped):
+        WorkerPool(1, group=group)
