@@ -74,21 +74,36 @@ def one_case_per_layer_kind(framework: str) -> list:
     return chosen
 
 
-def test_one_case_per_layer_kind_against_the_referee_in_each_framework(fw, monkeypatch):
+LAYER_KINDS = [
+    (fw, case.name)
+    for fw in registry.names(include_reference=False)
+    for case in one_case_per_layer_kind(fw)
+]
+
+
+@pytest.mark.parametrize(("framework", "name"), LAYER_KINDS, indirect=["framework"])
+def test_one_case_per_layer_kind_against_the_referee(framework, name, monkeypatch):
     """The referee's float64 run of every layer kind, embedding's integer indices included
     (they were cast to float64 and the report crashed), and each framework's float32 run of
     it: close to the referee, not equal to it.  Attention's key bias, whose gradient is zero
     by the mathematics, is measured against its whole gradient (alone, ~1 for everyone)."""
-    only = {k: v for k, v in registry.FRAMEWORKS.items() if k in ("numpy", fw)}
+    only = {k: v for k, v in registry.FRAMEWORKS.items() if k in ("numpy", framework)}
     monkeypatch.setattr(registry, "FRAMEWORKS", only)
-    cases = one_case_per_layer_kind(fw)
-    table = {c.name: referee_errors(c) for c in cases}
-    assert len({layer.kind for c in cases for layer in c.spec.layers}) >= (
-        14 if fw in ("torch", "keras", "jax") else 1
-    )
-    for name, errors in table.items():
-        assert set(errors) == {"numpy", fw}, name
-        assert all(0 < e < REFEREE_BOUND for e in errors.values()), (name, errors)
+    (case,) = [c for c in one_case_per_layer_kind(framework) if c.name == name]
+    errors = referee_errors(case)
+    assert set(errors) == {"numpy", framework}
+    assert all(0 < e < REFEREE_BOUND for e in errors.values()), errors
+
+
+def test_the_cases_hold_every_layer_kind_each_framework_runs():
+    from parity_tests.cases import layer_cases
+
+    for fw in registry.names(include_reference=False):
+        runs = [c for c in layer_cases() if not c.frameworks()[fw]]
+        chosen = [c for f, name in LAYER_KINDS if f == fw for c in layer_cases() if c.name == name]
+        kinds = {layer.kind for c in runs for layer in c.spec.layers} | {"dense"}
+        assert {layer.kind for c in chosen for layer in c.spec.layers} | {"dense"} == kinds
+    assert len({name for fw, name in LAYER_KINDS if fw == "torch"}) >= 9
 
 
 def test_a_zero_gradient_measured_alone_is_an_error_of_one(monkeypatch):
