@@ -104,7 +104,8 @@ def _needs(args: argparse.Namespace) -> tuple[str, list[str]]:
         if getattr(args, "baseline_command", "") == "check":
             modules = extras.framework_modules(_baseline_frameworks(args))
             return "refnn baseline check", [*modules, "sklearn"]
-        return f"refnn baseline {args.baseline_command}", ["sklearn"]
+        if getattr(args, "baseline_command", "") == "record":
+            return "refnn baseline record", ["sklearn"]
     return "", []
 
 
