@@ -109,6 +109,8 @@ def main(args: argparse.Namespace) -> int:
             target = Path(args.json)
             if not args.json.strip() or target.is_dir():
                 raise ValueError(f"--json {args.json!r} must name a file")
+            if target.exists() and not target.is_file():  # /dev/null: never replaced by a file
+                raise ValueError(f"--json {args.json} exists and is not a regular file")
             if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
                 raise ValueError(f"--json {args.json}: cannot write in {target.parent}")
         refusal = extras.refusal(

@@ -4,6 +4,7 @@ written.  Argparse's own errors (usage line + error) are tests/test_bad_input.py
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ BAD_INPUT = [
     (["bench", "--frameworks", "numpy", "--epochs", str(10**15)], "GiB, more than this machine"),
     (["bench", "--frameworks", "numpy", "--json", "{out}/b.json"], "cannot write in"),
     (["bench", "--frameworks", "numpy", "--json", " "], "must name a file"),
+    # replacing it by a file at the end, as root, would have broken the machine's /dev/null
+    (["bench", "--frameworks", "numpy", "--json", os.devnull], "is not a regular file"),
     (["bench", "--frameworks", "jax,jax"], "named twice: jax"),
 ]
 
