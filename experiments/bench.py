@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from parity_tests.workers import kill_with_parent
+
 IMPORTS = {
     "reference_nn": "import reference_nn",
     "torch": "import torch",
@@ -86,7 +88,10 @@ def import_seconds(code: str) -> float | None:
 
     def run(c: str) -> float | None:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", c], capture_output=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", c], capture_output=True, check=False,
+            preexec_fn=kill_with_parent,
+        )  # fmt: skip
         return time.perf_counter() - start if done.returncode == 0 else None
 
     empty, full = run("pass"), run(code)
@@ -152,7 +157,10 @@ def main(args: argparse.Namespace) -> int:
 
     if args.suite:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2"], check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-n", "2"], check=False,
+            preexec_fn=kill_with_parent,  # the suite's pytest ends with this command
+        )  # fmt: skip
         figures["suite"] = {"seconds": time.perf_counter() - start, "exit": done.returncode}
         print(f"\nsuite: {figures['suite']['seconds']:.0f} s (exit {done.returncode})")
 

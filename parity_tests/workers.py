@@ -81,6 +81,13 @@ def _kill_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def kill_with_parent() -> None:
+    """For a child started by ``subprocess`` (``preexec_fn=kill_with_parent``): on Linux it
+    gets SIGKILL when the thread that started it ends, so it dies with its command whatever
+    the signal (elsewhere: nothing)."""
+    _kill_with_parent()
+
+
 def _exit_with_parent(parent: int) -> None:
     """Elsewhere, and for a parent gone before the line above ran: poll."""
     while os.getppid() == parent:

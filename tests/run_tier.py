@@ -15,24 +15,16 @@ ARGS go to every pytest run.  A child dies with this process, whatever the signa
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from parity_tests.workers import kill_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = ("quick", "commit", "slice", "all")
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def steps(tier: str, args: Sequence[str]) -> list[tuple[str, str, list[str]]]:
@@ -59,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = time.perf_counter()
         env = {**os.environ, "KERAS_BACKEND": backend}
         child = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
-                                 preexec_fn=_die_with_parent)  # fmt: skip
+                                 preexec_fn=kill_with_parent)  # fmt: skip
         try:
             code = child.wait()
         except BaseException:

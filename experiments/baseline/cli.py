@@ -128,6 +128,8 @@ def _check_json_target(text: str) -> None:
     path = Path(text)
     if not text.strip() or path.is_dir():
         raise BaselineError(f"--json {text!r} is not a file name: name a file to write")
+    if path.exists() and not path.is_file():  # /dev/null would be replaced by a file
+        raise BaselineError(f"--json {text} exists and is not a regular file: name a file")
     parent = path.parent
     if not parent.is_dir():
         raise BaselineError(f"--json {text}: {parent} is not an existing folder")

@@ -27,13 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from parity_tests.workers import kill_with_parent
 
 PROFILES: dict[str, dict[str, str]] = {
     # an AVX2 server (a Haswell-to-Zen 3 CI runner)
@@ -60,16 +61,6 @@ PROFILES: dict[str, dict[str, str]] = {
 }
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """The child gets SIGKILL when its parent dies, however the parent dies (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def run_profile(
     baseline: Path,
     profile: str,
@@ -85,7 +76,7 @@ def run_profile(
         cmd = [*command, "baseline", "check", str(baseline), "--json", str(out), *extra]
         proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=kill_with_parent,
         )  # fmt: skip
         try:
             stdout, stderr = proc.communicate()

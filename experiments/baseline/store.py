@@ -224,7 +224,7 @@ def load_arrays(path: Path, framework: str) -> dict[str, Array]:
     damaged archive is found here, not half way through a check).  Never unpickles."""
     file = Path(path) / f"{framework}.npz"
     try:
-        with np.load(file, allow_pickle=False) as data:
+        with open(file, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         reason = str(exc).split(". ")[0].split("\n")[0] or type(exc).__name__
