@@ -187,3 +187,24 @@ def test_a_noise_tensor_that_is_not_noise_still_fails():
         if c.tensor == "0.bk"
     ]
     assert bk.error.normwise_rel == pytest.approx(0.5 / 5.0, rel=1e-15) and not bk.passed
+
+
+def test_only_the_noise_tensor_is_measured_against_the_whole_quantity():
+    # 0.b is small but not noise: its own norm divides (0.5), not the quantity's (~2e-4)
+    ref = _run({"0.W": [3.0, 4.0], "0.b": [1e-3], "0.bk": [1e-17]})
+    other = _run({"0.W": [3.0, 4.0], "0.b": [2e-3], "0.bk": [1e-17]})
+    got = compare_runs("c", "torch", "float64", ref, other, noise=frozenset({"0.bk"}))
+    b = next(c for c in got if c.tensor == "0.b")
+    assert b.error.normwise_rel == 0.5 and not b.passed
+
+
+def test_the_whole_quantitys_norm_is_summed_in_float64():
+    # 3e19 squared overflows float32 (max 3.4e38): summed in float32 the whole would be inf and
+    # every noise tensor's error 0
+    ref = _run({"0.W": np.array([3e19], np.float32), "0.bk": np.array([0.0], np.float32)})
+    other = _run({"0.W": np.array([3e19], np.float32), "0.bk": np.array([1e19], np.float32)})
+    for run in (ref, other):
+        run.output, run.loss = run.output.astype(np.float32), run.loss.astype(np.float32)
+    got = compare_runs("c", "torch", "float32", ref, other, noise=frozenset({"0.bk"}))
+    bk = next(c for c in got if c.tensor == "0.bk")
+    assert bk.error.normwise_rel == pytest.approx(1 / 3, rel=1e-6) and not bk.passed

@@ -146,3 +146,27 @@ def test_gradcheck_refuses_a_float32_network():
     net, X, y = _network(dtype="float32")
     with pytest.raises(DTypeError, match=r"^gradcheck needs a float64 network"):
         gradcheck(net, X, y)
+
+
+def test_given_gradients_on_a_network_with_dropout_are_refused_in_these_words():
+    spec = NetworkSpec(
+        4,
+        (
+            LayerSpec("dropout", {"rate": 0.5, "seed": 1}),
+            LayerSpec.dense(8, "tanh"),
+            LayerSpec("dropout", {"rate": 0.5, "seed": 2}),
+            LayerSpec.dense(2, "sigmoid"),
+        ),
+    )
+    net = spec.build_network()
+    net.set_parameters(spec.init_parameters(0))
+    X, y = np.ones((3, 4)), np.ones((3, 2))
+    _, analytic = net.loss_and_gradients(X, y)
+    expected = (
+        "gradcheck with analytic= on a network with random masks (layer 0 (dropout), "
+        "layer 2 (dropout)): the masks those gradients were computed with are unknown; leave "
+        "analytic= out and gradcheck computes them itself with the masks it holds fixed"
+    )
+    with pytest.raises(ValueError) as caught:
+        gradcheck(net, X, y, analytic=analytic)
+    assert str(caught.value) == expected

@@ -145,6 +145,25 @@ def test_a_framework_with_limits_of_its_own_gets_them(monkeypatch):
     assert tolerance("float64", "grads") == TOLERANCES["float64"]["grads"]
 
 
+def test_a_frameworks_own_limits_reach_normalisation_networks_and_compare_runs(monkeypatch):
+    # a framework's own limit above NORMALISATION's wins there too (the larger of the two)
+    own = {"float64": {**TOLERANCES["float64"], "grads": 1e-11, "loss": 1e-13}}
+    monkeypatch.setitem(tolerances.FRAMEWORK_TOLERANCES, "slowfw", own)
+    norm = frozenset({"batchnorm"})
+    assert tolerance("float64", "grads", "slowfw", norm) == 1e-11
+    assert layer_tolerance("float64", "grads", norm, "slowfw") == 1e-11
+    assert tolerance("float64", "loss", "slowfw", norm) == 1e-13
+    assert tolerance("float64", "grads", "torch", norm) == NORMALISATION["float64"]["grads"]
+    exact, off = _planted(5e-12, "float64")  # above NORMALISATION's 3e-12, below slowfw's
+    ref = RunResult(exact, exact, {"0.W": exact})
+    for framework, verdict in (("slowfw", True), ("torch", False)):
+        got = compare_runs(
+            "c", framework, "float64", ref, RunResult(exact, exact, {"0.W": off}), norm
+        )
+        (grads,) = [c for c in got if c.quantity == "grads"]
+        assert grads.passed is verdict, framework
+
+
 @pytest.mark.parametrize("kind", ["batchnorm", "layernorm"])
 def test_a_normalisation_layer_raises_forward_gradient_and_step_limits_not_the_loss(kind):
     kinds = frozenset({"dense", kind})
@@ -182,8 +201,12 @@ def test_the_baseline_envelope_lookup():
         assert baseline_envelope(dtype, "parity", reference=True) == table["reference"]
     with pytest.raises(ValueError, match=r"^no baseline envelope measured for float32 housing"):
         baseline_envelope("float32", "housing")
-    with pytest.raises(ValueError, match="kernel_paths DIR"):
+    with pytest.raises(ValueError) as caught:
         baseline_envelope("float16", "parity")
+    assert str(caught.value) == (
+        "no baseline envelope measured for float16 parity items: measure one with "
+        "'python -m experiments.baseline.kernel_paths DIR' (parity_tests/tolerances.py)"
+    )
 
 
 # ---------------------------------------------------------------- applied as stated
