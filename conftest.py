@@ -7,9 +7,6 @@ import pytest
 
 from experiments.housing.data import SHIPPED_FILE
 
-# which process runs a test, the quick tier, rotating slices and their coverage (tests/tiers.py)
-pytest_plugins = ["tests.tiers"]
-
 
 @pytest.fixture(scope="session")
 def housing_data_file() -> Path:

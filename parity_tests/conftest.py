@@ -112,17 +112,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                 counter[name] = counter.get(name, 0) + 1
 
 
-def _available_here(name: str) -> bool:
-    try:
-        registry.get(name).load()
-    except frameworks.FrameworkUnavailable:
-        return False
-    return True
-
-
 def not_run(collected: dict[str, int], ran: dict[str, int]) -> list[str]:
     """Frameworks available in this process with tests collected but none passed."""
-    return sorted(n for n in collected if collected[n] and not ran.get(n) and _available_here(n))
+    return sorted(
+        n for n in collected if collected[n] and not ran.get(n) and registry.loads_here(n)
+    )
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]

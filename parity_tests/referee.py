@@ -61,16 +61,7 @@ def _floor(tensors: dict[str, np.ndarray], zero: frozenset[str]) -> float:
 
 def _runnable() -> list[str]:
     """Frameworks that load in this process (a Keras backend may need a process of its own)."""
-    from .frameworks import FrameworkUnavailable
-
-    out = []
-    for name in registry.names(include_reference=False):
-        try:
-            registry.get(name).load()
-        except FrameworkUnavailable:
-            continue
-        out.append(name)
-    return out
+    return registry.loadable(include_reference=False)
 
 
 def fw_unsupported(framework: str, case: Any) -> str | None:

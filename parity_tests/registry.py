@@ -47,6 +47,23 @@ def get(name: str) -> Adapter:
     return _loaded[name]
 
 
+def loads_here(name: str) -> bool:
+    """Whether framework ``name`` imports in this process (installed, and for a Keras backend,
+    this process's backend)."""
+    from .frameworks import FrameworkUnavailable
+
+    try:
+        get(name).load()
+    except FrameworkUnavailable:
+        return False
+    return True
+
+
+def loadable(*, include_reference: bool = True) -> list[str]:
+    """Every registered framework that imports in this process, in registry order."""
+    return [n for n in names(include_reference=include_reference) if loads_here(n)]
+
+
 def register(name: str, adapter: str | Adapter) -> None:
     """Add (or replace) a framework: an ``Adapter`` instance or a ``"module:Class"`` path."""
     FRAMEWORKS[name] = adapter

@@ -202,7 +202,7 @@ def test_a_required_session_that_ran_no_test_of_an_available_framework_fails():
     # the conftest check: collected but none passed (and available here) -> reported
     assert not_run({"jax": 2}, {"jax": 1}) == []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("parity_tests.conftest._available_here", lambda name: True)
+        mp.setattr("parity_tests.registry.loads_here", lambda name: True)
         assert not_run({"keras-jax": 5, "torch": 1}, {"torch": 1}) == ["keras-jax"]
 
 

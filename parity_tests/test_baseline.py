@@ -61,9 +61,9 @@ def test_check_passes_on_a_fresh_run(recorded, capsys):
     assert "0 changed" in out and "CHANGED" not in out
 
 
-def _plant_tanh(monkeypatch, factor):
-    """A planted framework change: torch's hidden tanh scaled by ``factor`` (the case is
-    Linear, Tanh, Linear, Sigmoid)."""
+def _plant(monkeypatch, position, function, factor):
+    """A planted framework change: torch's module at ``position`` of the case's network
+    (Linear, Tanh, Linear, Sigmoid) replaced by ``function`` scaled by ``factor``."""
     from parity_tests import torch_mirror
 
     original = torch_mirror.TorchModel.__init__
@@ -74,11 +74,15 @@ def _plant_tanh(monkeypatch, factor):
 
         class Scaled(torch.nn.Module):
             def forward(self, x):
-                return torch.tanh(x) * factor
+                return getattr(torch, function)(x) * factor
 
-        self.model[1] = Scaled()
+        self.model[position] = Scaled()
 
     monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
+
+
+def _plant_tanh(monkeypatch, factor):
+    _plant(monkeypatch, 1, "tanh", factor)
 
 
 def test_a_framework_change_of_one_part_in_a_million_fails_and_is_named(
@@ -110,7 +114,7 @@ def test_a_change_a_few_times_the_envelope_fails(recorded, monkeypatch, case, de
     assert changes and {c.framework for c in changes} == {"torch"}
 
 
-def _plant(folder: Path, fw: str, key: str, factor: float, element=None) -> None:
+def _plant_stored(folder: Path, fw: str, key: str, factor: float, element=None) -> None:
     with np.load(folder / f"{fw}.npz") as data:
         arrays = dict(data)
     a = arrays[key].copy()
@@ -128,7 +132,7 @@ def test_bits_that_moved_pass_as_information_and_fail_with_exact(recorded, tmp_p
     the default check passes and says so; --exact fails and names the tensor."""
     copy = _copy(recorded, tmp_path / "moved")
     key = f"parity/tanh-mse-sgd-float64{SEP}step_20{SEP}1.W"
-    _plant(copy, "torch", key, 1 + 1e-6, element=(0, 1))
+    _plant_stored(copy, "torch", key, 1 + 1e-6, element=(0, 1))
 
     assert check(copy).changes == []
     assert main(["baseline", "check", str(copy)]) == 0
@@ -148,7 +152,7 @@ def test_bits_that_moved_pass_as_information_and_fail_with_exact(recorded, tmp_p
 
 def test_a_reference_that_moved_fails(recorded, tmp_path, capsys):
     copy = _copy(recorded, tmp_path / "reference")
-    _plant(copy, "numpy", f"parity/tanh-mse-sgd-float64{SEP}grads{SEP}0.W", 1 + 1e-6)
+    _plant_stored(copy, "numpy", f"parity/tanh-mse-sgd-float64{SEP}grads{SEP}0.W", 1 + 1e-6)
     result = check(copy)
     assert [(c.framework, c.tensor) for c in result.changes] == [("numpy", f"grads{SEP}0.W")]
     assert "the reference moved" in result.changes[0].detail
@@ -158,7 +162,8 @@ def test_a_reference_that_moved_fails(recorded, tmp_path, capsys):
 
 def test_explain_says_when_the_framework_still_agrees(recorded, tmp_path, capsys):
     copy = _copy(recorded, tmp_path / "explain")
-    _plant(copy, "torch", f"parity/tanh-mse-sgd-float64{SEP}step_20{SEP}1.W", 1 + 1e-6, (0, 1))
+    key = f"parity/tanh-mse-sgd-float64{SEP}step_20{SEP}1.W"
+    _plant_stored(copy, "torch", key, 1 + 1e-6, (0, 1))
     argv = ["baseline", "check", str(copy), "--exact", "--explain", "--filter", "float64"]
     assert main(argv) == 1
     assert "still agrees with the reference within tolerance" in capsys.readouterr().out
@@ -259,21 +264,7 @@ def test_the_committed_baseline_is_a_valid_small_baseline():
 
 
 def test_explain_locates_a_planted_change_in_the_framework(recorded, capsys, monkeypatch):
-    from parity_tests import torch_mirror
-
-    original = torch_mirror.TorchModel.__init__
-
-    def init(self, spec, params):
-        original(self, spec, params)
-        torch = self.torch
-
-        class Scaled(torch.nn.Module):
-            def forward(self, x):
-                return torch.sigmoid(x) * 1.001
-
-        self.model[3] = Scaled()  # layer 1's activation (Linear, Tanh, Linear, Sigmoid)
-
-    monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
+    _plant(monkeypatch, 3, "sigmoid", 1.001)  # layer 1's activation
     argv = ["baseline", "check", str(recorded), "--explain", "--filter", "tanh-mse-sgd-float64"]
     assert main(argv) == 1
     out = capsys.readouterr().out
@@ -292,7 +283,7 @@ def test_a_recording_for_this_platform_is_used_when_the_main_one_differs(
     (copy / baseline.PLATFORMS).mkdir()
     here = _copy(recorded, copy / baseline.PLATFORMS / "this-cpu")
     key = f"parity/tanh-mse-sgd-float64{SEP}step_20{SEP}1.W"
-    _plant(copy, "torch", key, 1 + 1e-15)  # the "other CPU": a few ulps off
+    _plant_stored(copy, "torch", key, 1 + 1e-15)  # the "other CPU": a few ulps off
     result = check(copy)
     assert result.changes == [] and result.matched == {"numpy": "main", "torch": "this-cpu"}
     assert main(["baseline", "check", str(copy)]) == 0
@@ -300,7 +291,7 @@ def test_a_recording_for_this_platform_is_used_when_the_main_one_differs(
     assert "torch: bit-identical to platform 'this-cpu'" in out
     assert "no recording of this platform" not in out
 
-    _plant(here, "torch", key, 1 + 1e-6)  # and this CPU's own recording moved too
+    _plant_stored(here, "torch", key, 1 + 1e-6)  # and this CPU's own recording moved too
     result = check(copy, exact=True)
     assert [(c.framework, c.tensor) for c in result.changes] == [("torch", f"step_20{SEP}1.W")]
 

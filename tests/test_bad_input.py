@@ -192,13 +192,23 @@ def test_softmax_keeps_a_row_with_some_minus_inf() -> None:  # control: masking 
 # ------------------------------------------------------------------------------ --out
 
 
-def _unwritable(tmp_path: Path) -> Path:
+@pytest.fixture()
+def unwritable(tmp_path: Path):
+    """A place this process cannot write in: a read-only folder, or for root (whom
+    permissions do not stop) an immutable one."""
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
-    if os.access(folder, os.W_OK):  # root writes anywhere: no place to test with
-        pytest.skip("running as root: permissions do not stop writing")
-    return folder / "out"
+    immutable = False
+    if os.access(folder, os.W_OK):
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.fail(f"root, and chattr +i failed: no unwritable place ({done.stderr!r})")
+        immutable = True
+    yield folder / "out"
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o700)
 
 
 def test_bad_out_folders_are_refused_before_work(tmp_path: Path, monkeypatch) -> None:
@@ -224,9 +234,9 @@ def test_bad_out_folders_are_refused_before_work(tmp_path: Path, monkeypatch) ->
     assert check_target("fresh/deeper") == tmp_path / "fresh" / "deeper"  # a new folder is fine
 
 
-def test_an_unwritable_place_is_refused(tmp_path: Path) -> None:
+def test_an_unwritable_place_is_refused(unwritable: Path) -> None:
 
-    target = _unwritable(tmp_path)
+    target = unwritable
     with pytest.raises(OutputError, match="permission denied"):
         check_target(target)
 

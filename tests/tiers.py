@@ -214,6 +214,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 class _State:
     factors: ClassVar[dict[str, set[str]]] = {}  # the whole collection, before -k / -m
+    process: ClassVar[dict[str, str]] = {}  # node id -> the process that runs it
     summary: ClassVar[list[str]] = []
     missing: ClassVar[list[str]] = []
 
@@ -223,24 +224,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The whole collection's factors, before ``-k`` or ``-m`` deselect anything: the tier is
     chosen from them, so every process chooses the same tests, and coverage is measured
     against them, so deselecting a factor's only test shows."""
+    from parity_tests.conftest import item_frameworks
+
+    here = keras_name_of_this_process()
     _State.factors = {item.nodeid: item_factors(item) for item in items}
+    _State.process = {item.nodeid: _runner(item_frameworks(item), here) for item in items}
 
 
 @pytest.hookimpl(trylast=True)
 def _choose(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Choose the tier, measure its coverage, and keep this process's share (after ``-k``
     and ``-m``: what they deselect is not covered)."""
-    from parity_tests.conftest import item_frameworks
-
     here = keras_name_of_this_process()
     tier = config.getoption("tier")
-    factors = _State.factors
+    factors, process = _State.factors, _State.process
     remaining = {item.nodeid: item for item in items}
-    process = {n: _runner(item_frameworks(i), here) for n, i in remaining.items()}
     chosen = set(factors)
     if tier != "all" or config.getoption("tier_coverage"):
         durations = _durations()
-        costs = {n: _cost(n, _process_of(n, remaining, here), durations) for n in factors}
+        costs = {n: _cost(n, process[n], durations) for n in factors}
         quick = set(quick_tier(factors, costs, config.getoption("tier_budget")))
         label = f"quick tier {len(quick)} tests, {sum(costs[n] for n in quick):.0f} s recorded"
         chosen = quick if tier in ("quick", "commit") else set()
@@ -262,7 +264,8 @@ def _choose(config: pytest.Config, items: list[pytest.Item]) -> None:
         _State.summary = [f"refnn tier {tier}: {label}"]
         if config.getoption("tier_coverage"):
             _State.summary += _coverage(factors, chosen & set(remaining))
-    elsewhere = sum(process[n] != here for n in remaining)
+    # of the whole collection (before -k, -m or a split deselect anything)
+    elsewhere = sum(p != here for p in process.values())
     _State.summary.append(f"refnn: {elsewhere} tests deselected here: other processes run them")
     keep = [i for i in items if i.nodeid in chosen and process[i.nodeid] == here]
     drop = [i for i in items if i.nodeid not in {k.nodeid for k in keep}]
@@ -286,15 +289,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if terminal is not None:
         for line in _State.summary:
             terminal.write_line(line)
-
-
-def _process_of(nodeid: str, remaining: dict[str, pytest.Item], here: str) -> str:
-    from parity_tests.conftest import item_frameworks
-
-    item = remaining.get(nodeid)
-    if item is None:  # deselected by -k / -m: costed as the TensorFlow process's
-        return "keras"
-    return _runner(item_frameworks(item), here)
 
 
 def _runner(frameworks: set[str], here: str) -> str:

@@ -182,16 +182,7 @@ def all_items(n_random: int = 0, housing_epochs: int = HOUSING_EPOCHS) -> list[I
 
 def installed() -> list[str]:
     """Every registered framework that imports here (the reference first)."""
-    from parity_tests.frameworks import FrameworkUnavailable
-
-    out = []
-    for name in registry.names():
-        try:
-            registry.get(name).load()
-        except FrameworkUnavailable:
-            continue
-        out.append(name)
-    return out
+    return registry.loadable()
 
 
 def matches(name: str, filters: Sequence[str]) -> bool:
