@@ -11,7 +11,9 @@ from parity_tests.tolerances import TOLERANCES
 pytestmark = pytest.mark.frameworks
 
 
-def test_report_files(tmp_path, torch, keras):
+def test_report_files(tmp_path, torch, keras, monkeypatch):
+    # the other Keras backends' processes are test_the_other_backends_run_in_their_processes
+    _reference_only(monkeypatch, "torch", "keras")
     cases = [
         matrix_case("tanh", "mse", "sgd", "float64"),
         matrix_case("relu", "cce", "adam_keras", "float32"),
@@ -23,6 +25,24 @@ def test_report_files(tmp_path, torch, keras):
     data = json.loads((tmp_path / "parity.json").read_text())
     assert data["failures"] == 0 and summary["versions"]["torch"].startswith("2.13")
     assert (tmp_path / "parity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_other_backends_run_in_their_processes():
+    """keras-jax and keras-torch, each in a process with its KERAS_BACKEND, side by side:
+    their comparisons and versions come back to this process."""
+    import importlib.util
+
+    from parity_tests import frameworks, registry
+
+    missing = [m for m in ("keras", "jax", "torch") if importlib.util.find_spec(m) is None]
+    if missing and not frameworks.frameworks_required():
+        pytest.skip(f"{', '.join(missing)} not installed")
+    others = [n for n in registry.names() if registry.process_backend(n)]
+    assert others, "this process runs every Keras backend: nothing to run elsewhere"
+    comparisons, versions = report.run_elsewhere([matrix_case("tanh", "mse", "sgd", "float64")])
+    assert {c.framework for c in comparisons} == set(others) == set(versions)
+    assert comparisons and all(c.passed for c in comparisons)
+    assert all("keras" in versions[name] for name in others)
 
 
 def test_report_counts_a_planted_failure(tmp_path, torch, monkeypatch):

@@ -6,7 +6,8 @@ or ``all`` (see tests/tiers.py).  Steps, in order, each a pytest process of its 
 1. the coverage report of the tier (collection only, Keras on TensorFlow): per factor value,
    how many tests of the tier touch it; it fails if any has none;
 2. the tier's tests of Keras on TensorFlow and of everything else (two xdist workers);
-3. the tier's tests of Keras on JAX, then of Keras on torch (``KERAS_BACKEND`` set for each).
+3. the tier's tests of Keras on JAX and of Keras on torch, side by side (``KERAS_BACKEND`` set
+   for each; their shares are small).
 
 Every step runs even after one fails; the exit status is the first failing step's.  Extra
 ARGS go to every pytest run.  A child dies with this process, whatever the signal.
@@ -27,15 +28,41 @@ ROOT = Path(__file__).resolve().parent.parent
 TIERS = ("quick", "commit", "slice", "all")
 
 
-def steps(tier: str, args: Sequence[str]) -> list[tuple[str, str, list[str]]]:
-    """``(label, KERAS_BACKEND, pytest arguments)`` per step."""
+def stages(tier: str, args: Sequence[str]) -> list[list[tuple[str, str, list[str]]]]:
+    """Stages run one after the other, each ``(label, KERAS_BACKEND, pytest arguments)`` per
+    process; the processes of one stage run side by side (the two small backend shares)."""
     pytest = ["-m", "pytest", "-p", "no:randomly", "--tier", tier, *args]
     return [
-        ("coverage", "tensorflow", [*pytest, "--collect-only", "-qq", "--tier-coverage"]),
-        ("keras-tensorflow and the rest", "tensorflow", [*pytest, "-n", "2"]),
-        ("keras-jax", "jax", [*pytest, "-n", "0"]),
-        ("keras-torch", "torch", [*pytest, "-n", "0"]),
+        [("coverage", "tensorflow", [*pytest, "--collect-only", "-qq", "--tier-coverage"])],
+        [("keras-tensorflow and the rest", "tensorflow", [*pytest, "-n", "2"])],
+        [
+            ("keras-jax", "jax", [*pytest, "-n", "0"]),
+            ("keras-torch", "torch", [*pytest, "-n", "0"]),
+        ],
     ]
+
+
+def _run(stage: list[tuple[str, str, list[str]]]) -> list[int]:
+    children = [
+        subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env={**os.environ, "KERAS_BACKEND": backend},
+            preexec_fn=kill_with_parent,
+        )
+        for _, backend, args in stage
+    ]
+    try:
+        return [child.wait() for child in children]
+    except BaseException:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,26 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     tier, extra = argv[0], argv[1:]
     status = 0
     start = time.perf_counter()
-    for label, backend, args in steps(tier, extra):
+    for stage in stages(tier, extra):
         began = time.perf_counter()
-        env = {**os.environ, "KERAS_BACKEND": backend}
-        child = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
-                                 preexec_fn=kill_with_parent)  # fmt: skip
-        try:
-            code = child.wait()
-        except BaseException:
-            child.terminate()
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-            raise
-        # exit 5: this process's share of the tier is empty (a slice with no test of it)
-        ok = code in (0, 5) if label != "coverage" else code == 0
-        print(f"refnn tier {tier}: {label}: exit {code} in {time.perf_counter() - began:.0f} s",
-              flush=True)  # fmt: skip
-        if not ok and status == 0:
-            status = code or 1
+        for (label, _, _), code in zip(stage, _run(stage), strict=True):
+            # exit 5: this process's share of the tier is empty (a slice with no test of it)
+            ok = code == 0 or (code == 5 and label != "coverage")
+            print(f"refnn tier {tier}: {label}: exit {code} "
+                  f"({time.perf_counter() - began:.0f} s)", flush=True)  # fmt: skip
+            if not ok and status == 0:
+                status = code or 1
     print(f"refnn tier {tier}: {time.perf_counter() - start:.0f} s wall in all", flush=True)
     return status
 
