@@ -25,7 +25,7 @@ enables it once, when the adapter loads, before any array exists.  That is safe 
 runs and for every other test in the process: every array here is created with an explicit
 dtype (inputs and parameters come from NumPy arrays of the spec's dtype, optimizer state is
 ``zeros_like`` of the parameters), Python constants are weakly typed (``0.9 * v`` stays
-float32), and no other framework reads the flag.  ``parity_tests/test_jax.py`` checks that a
+float32), and no other framework reads the flag.  ``tests/parity/test_jax.py`` checks that a
 float32 run stays float32 throughout.
 
 One training call (``forward_backward``, a step) runs two ``jax.jit``-compiled functions: the

@@ -9,7 +9,7 @@ parity tests skip it.
 Precision on the JAX and torch backends (Keras 3.15): ``keras.backend.result_type`` maps
 float64 to float32 on every backend but TensorFlow (``BIT64_TO_BIT32_DTYPE`` in
 ``keras/src/backend/common/dtypes.py``), so every op that resolves its dtype through it
-computes in float32 for float64 inputs.  Measured (``parity_tests/test_backends.py``):
+computes in float32 for float64 inputs.  Measured (``tests/parity/test_backends.py``):
 
 * torch: ``ops.matmul`` / ``dot`` / ``tensordot`` (so ``Dense``), ``ops.mean`` (so every
   ``keras.losses`` class), ``ops.maximum``;
@@ -21,7 +21,7 @@ What this adapter does about it, where Keras allows: the loss is Keras's element
 TensorFlow, where they are exact); a dense layer on torch is ``keras.layers.EinsumDense``
 (``ops.einsum`` keeps float64) with the same kernel and bias; ``tanh`` on JAX in a float64
 spec is ``x - ops.tanh_shrink(x)`` (``FLOAT64_ACTIVATIONS``: ``tanh_shrink`` keeps float64,
-``ops.tanh``'s output is even *typed* float32).  ``parity_tests/test_backends.py`` shows each
+``ops.tanh``'s output is even *typed* float32).  ``tests/parity/test_backends.py`` shows each
 drop and each replacement.
 
 Layouts: ``Dense.kernel`` has the reference's ``(n_in, n_out)`` layout, so dense weights are
@@ -32,7 +32,7 @@ Constants: Keras casts a Python float hyperparameter through float32 (momentum 0
 0.8999999761581421; Adam's betas in the bias-correction powers; ``l2``).  By default this
 adapter passes NumPy float64 scalars, which Keras keeps exact, so it computes what the spec
 says.  ``python_float_constants=True`` reproduces what a user who writes plain floats gets;
-``parity_tests/test_known_differences.py`` shows both.
+``tests/parity/test_known_differences.py`` shows both.
 
 ``train`` runs its steps in one ``tf.function``: ``loop="xla"`` (``jit_compile=True``),
 ``"graph"`` (a plain TF graph: bit-identical to eager Keras) or ``"eager"`` (a Python loop;
@@ -40,7 +40,7 @@ says.  ``python_float_constants=True`` reproduces what a user who writes plain f
 XLA loop and a shorter one steps eagerly, as the torch and JAX adapters do: the parity
 matrix's 20-step case traced and XLA-compiled its loop twice (for step 1, then steps 2-20),
 ~1 s a case against ~0.25 s for its 21 eager passes (measured 2026-12-02, quiet machine).  A
-named loop is always the one that runs; ``parity_tests/test_parity_matrix.py`` runs the XLA
+named loop is always the one that runs; ``tests/parity/test_parity_matrix.py`` runs the XLA
 loop on every activation, loss and optimizer formulation, and the baseline records it.
 
 Stepping eagerly, a dense network's gradient is one traced function of the variables'

@@ -2,7 +2,7 @@
 
 JAX has no optimizers of its own; optax is its optimizer library.  Where an optax transform
 computes exactly the formulation (the same operations in the same order, so the same
-rounding), it is used; ``parity_tests/test_jax.py`` proves it bit for bit against the
+rounding), it is used; ``tests/parity/test_jax.py`` proves it bit for bit against the
 hand-written rule over 20 steps in float64 and float32.  Elsewhere the update is written in
 ``jax.numpy`` from the framework's documented rule (torch 2.13 ``_single_tensor_*``, Keras 3
 ``update_step``), as :mod:`reference_nn.optimizers` states it:

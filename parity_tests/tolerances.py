@@ -184,7 +184,7 @@ def tolerance(
 # for the batch statistics), within the dense 5e-15 but by less than 2x.  NORMALISATION holds
 # those measured figures times a margin of about 10 for networks with a normalisation layer
 # (the loss keeps the dense limit); the planted errors of
-# the layer negative controls (parity_tests/test_layer_negative_controls.py) are 1e-3 and larger.
+# the layer negative controls (tests/parity/test_layer_negative_controls.py) are 1e-3 and larger.
 # The digits worked example (51,200 values per channel) is larger still: its figures are in
 # experiments/worked_examples/digits_cnn.py.
 

@@ -12,7 +12,7 @@ import pytest
 from experiments.cli import main
 from parity_tests import frameworks
 from parity_tests.check_model import CheckModelError, check_models
-from parity_tests.conftest import load_or_skip
+from parity_tests.testing import load_or_skip
 
 pytestmark = pytest.mark.frameworks
 

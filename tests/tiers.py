@@ -84,7 +84,7 @@ def runs_here(frameworks: Iterable[str], here: str) -> bool:
 def item_factors(item: pytest.Item) -> set[str]:
     from parity_tests.cases import Case
     from parity_tests.completeness import exercised
-    from parity_tests.conftest import item_frameworks
+    from parity_tests.testing import item_frameworks
 
     module = item.nodeid.split("::")[0]
     function = getattr(item, "originalname", item.name)
@@ -226,7 +226,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The whole collection's factors, before ``-k`` or ``-m`` deselect anything: the tier is
     chosen from them, so every process chooses the same tests, and coverage is measured
     against them, so deselecting a factor's only test shows."""
-    from parity_tests.conftest import item_frameworks
+    from parity_tests.testing import item_frameworks
 
     here = keras_name_of_this_process()
     _State.factors = {item.nodeid: item_factors(item) for item in items}

@@ -12,7 +12,7 @@ Biases, by name (``convention``):
   on the recurrent side (``b_hh``).  The forward pass only ever sees ``b[0] + b[1]``, so a
   network converted from one bias to two gives the same outputs; but each row receives the
   full gradient, so an optimizer step moves their sum twice as far (SGD) and training
-  parts ways (``parity_tests/test_layer_known_differences.py`` shows both).
+  parts ways (``tests/parity/test_layer_known_differences.py`` shows both).
 
 Output: ``(N, T, H)`` with ``return_sequences``, else the last step's ``h_T (N, H)``.  With
 ``return_sequences=False`` the loss reaches only ``h_T``: the backward pass starts from a zero

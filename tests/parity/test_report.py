@@ -90,7 +90,7 @@ def test_the_whole_default_selection_runs_through_the_report(tmp_path, monkeypat
     frameworks' side is test_one_case_per_layer_kind_* here and in test_referee.py."""
     from argparse import Namespace
 
-    from parity_tests.test_referee import REFEREE_BOUND
+    from tests.parity.test_referee import REFEREE_BOUND
 
     _reference_only(monkeypatch)
     out = tmp_path / "out"
@@ -112,7 +112,7 @@ def test_the_whole_default_selection_runs_through_the_report(tmp_path, monkeypat
 def test_one_case_per_layer_kind_through_the_report(tmp_path, torch, monkeypatch):
     """Every layer kind through run_case, the referee, the tables and the heatmap (torch runs
     every kind; each framework's run of every kind against the referee is in test_referee)."""
-    from parity_tests.test_referee import one_case_per_layer_kind
+    from tests.parity.test_referee import one_case_per_layer_kind
 
     _reference_only(monkeypatch, "torch")
     cases = one_case_per_layer_kind("torch")

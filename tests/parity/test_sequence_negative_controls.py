@@ -7,8 +7,8 @@ recurrence, a dropped cell-state carry, a two-bias gradient split between the ro
 import numpy as np
 import pytest
 
-from parity_tests.test_layer_negative_controls import _bad, _case, _layer
 from reference_nn.layers import GRU, LSTM, Attention
+from tests.parity.test_layer_negative_controls import _bad, _case, _layer
 from tests.test_layers_sequences import (
     mask_after_softmax,
     plant_missing_carry,

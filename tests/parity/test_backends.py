@@ -13,12 +13,12 @@ import pytest
 
 from parity_tests import frameworks, keras_mirror, registry
 from parity_tests.cases import Case
-from parity_tests.conftest import not_run
 from parity_tests.harness import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
+from tests.parity.conftest import not_run
 
 pytestmark = pytest.mark.frameworks
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KERAS = {"keras": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
 
 # op -> the backends on which it computes float64 input in float32 (measured, Keras 3.15.1)

@@ -19,20 +19,10 @@ from types import ModuleType
 import pytest
 
 from parity_tests import frameworks, registry
+from parity_tests.testing import item_frameworks, load_or_skip
 
 _ran: dict[str, int] = {}  # framework -> tests passed in this process
 _collected: dict[str, int] = {}
-
-
-def load_or_skip(name: str) -> None:
-    try:
-        registry.get(name).load()
-    except frameworks.OtherBackendProcess as exc:
-        pytest.skip(str(exc))  # never a failure: that backend's own process runs it
-    except frameworks.FrameworkUnavailable as exc:
-        if frameworks.frameworks_required():
-            pytest.fail(f"{exc} ({frameworks.REQUIRE_ENV} is set: frameworks are required)")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -66,21 +56,6 @@ def fw(request: pytest.FixtureRequest) -> str:
     """Every registered framework but the reference, each loaded (or skipped)."""
     load_or_skip(request.param)
     return request.param
-
-
-# ---------------------------------------------------------------- which frameworks a test runs
-def item_frameworks(item: pytest.Item) -> set[str]:
-    """The registered frameworks a collected test exercises: its ``framework`` / ``fw``
-    parameter, and the session fixtures ``torch`` / ``keras`` / ``jax``."""
-    out: set[str] = set()
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        for key in ("framework", "fw"):
-            value = callspec.params.get(key)
-            if isinstance(value, str) and value in registry.FRAMEWORKS:
-                out.add(value)
-    out |= {name for name in ("torch", "keras", "jax") if name in getattr(item, "fixturenames", ())}
-    return out
 
 
 def pytest_configure(config: pytest.Config) -> None:
