@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DURATIONS = ROOT / ".test_durations"
 TIERS = ("all", "quick", "slice", "commit")
 # seconds of recorded test time, all processes together: ~90 s recorded is ~130 s of wall time
-# on 2 cores with the processes' start-up (README); it leaves 8 of 88 pairs to the slices
+# on 2 cores with the processes' start-up (README); it leaves 5 of 88 pairs to the slices
 DEFAULT_BUDGET = 90.0
 DEFAULT_SLICES = 8
 CONTROL_NAME = re.compile(r"planted|caught|negative_control|is_refused_by_the_check|notices")
