@@ -212,6 +212,13 @@ def check(
                     detail = "no longer produced" if key not in values else "new tensor"
                     changes.append(Change(item.name, fw, key, detail))
                     continue
+                # a framework's error against the reference now: one figure, whichever
+                # recording it is then compared with
+                reference = reference_now.get(key)
+                same_shape = reference is not None and reference.shape == values[key].shape
+                against_reference = 0.0
+                if fw != ref and same_shape:
+                    against_reference = _normwise(reference, values[key])
                 for label, per_fw in archives.items():
                     if fw not in per_fw:
                         continue
@@ -226,11 +233,11 @@ def check(
                     elif not note:
                         ref_file = folders[label] / f"{ref}.npz"
                         ref_then = stored(per_fw[ref], ref_file, item.name, key)
-                        if ref_then.shape == then.shape == reference_now[key].shape:
+                        if same_shape and ref_then.shape == then.shape:
                             error_then = _normwise(ref_then, then)
-                            error_now = _normwise(reference_now[key], values[key])
+                            error_now = against_reference
                         else:
-                            note = "shape differs from the reference's"
+                            note = "shape differs from the reference's (or it has none)"
                     figures[fw][label].append(
                         Figures(item.name, fw, key, item.dtype, item.kind, ulps_moved, rel,
                                 error_then, error_now, note)

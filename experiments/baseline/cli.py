@@ -11,11 +11,11 @@ from typing import Any
 
 from parity_tests import registry
 from parity_tests.frameworks import FrameworkUnavailable
-from parity_tests.output import OutputError, check_target
+from parity_tests.output import OutputError
 
 from .check import CheckResult, check, explain
 from .items import HOUSING_EPOCHS, BaselineError, Item, all_items, installed, select
-from .store import INDEX, load_index, platform_info, platform_label, record
+from .store import check_record_target, load_index, platform_info, platform_label, record
 
 
 def _progress(name: str, done: int, total: int) -> None:
@@ -30,12 +30,7 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
 
 def _record_main(args: argparse.Namespace) -> int:
     try:
-        # the place first, before any framework is imported or any item run
-        if not args.out.strip():
-            raise BaselineError("--out is empty; name a baseline folder")
-        target = check_target(args.out)
-        if target.is_dir() and not (target / INDEX).is_file() and any(target.iterdir()):
-            raise BaselineError(f"{args.out} exists and is not a baseline: refusing to replace it")
+        check_record_target(args.out)  # before any framework is imported or any item run
         if args.like is not None:
             if args.filter or args.random or args.housing_epochs != HOUSING_EPOCHS:
                 raise BaselineError("--like takes the items from its baseline: drop --filter, "

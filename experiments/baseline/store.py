@@ -33,7 +33,7 @@ import numpy as np
 
 from parity_tests import registry
 from parity_tests.adapter import Array
-from parity_tests.output import OutputError, claim
+from parity_tests.output import OutputError, check_target, claim
 
 from .items import SEP, BaselineError, Item, recipe_problem
 
@@ -99,6 +99,22 @@ def _digest(a: Array) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
 
 
+def check_record_target(out: str | os.PathLike[str]) -> Path:
+    """The folder ``out`` as an absolute path, if a baseline may be recorded there: a place
+    an output folder may be written (``parity_tests.output.check_target``) that is empty,
+    absent or a baseline already.  BaselineError (one line) otherwise; nothing is created."""
+    text = os.fspath(out)
+    if not text.strip():
+        raise BaselineError("--out is empty; name a baseline folder")
+    try:
+        target = check_target(text)
+    except OutputError as exc:
+        raise BaselineError(str(exc)) from None
+    if target.is_dir() and not (target / INDEX).is_file() and any(target.iterdir()):
+        raise BaselineError(f"{text} exists and is not a baseline: refusing to replace it")
+    return target
+
+
 def record(
     out: Path,
     items: Sequence[Item],
@@ -113,9 +129,7 @@ def record(
     except OutputError as exc:
         raise BaselineError(str(exc)) from None
     with folder:
-        target = folder.target
-        if target.exists() and not (target / INDEX).is_file() and any(target.iterdir()):
-            raise BaselineError(f"{out} exists and is not a baseline: refusing to replace it")
+        check_record_target(out)  # again, now that the folder is locked
         for fw in frameworks:
             registry.get(fw).load()
         tensors: dict[str, dict[str, Array]] = {fw: {} for fw in frameworks}
