@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from experiments.baseline import all_items, record, select
 from experiments.cli import main
+from tests.holders import held_by_another_run
 
 ITEM = "example/hand_2_1_1"
 
@@ -231,19 +231,8 @@ def test_a_second_record_into_a_folder_being_recorded_stops_at_once(pinned, tmp_
     target = tmp_path / "pinned"
     shutil.copytree(pinned, target)
     before = {p.name: p.read_bytes() for p in target.iterdir()}
-    code = (
-        "import time; from parity_tests.output import claim; "
-        f"c = claim({str(target)!r}); print('held', flush=True); time.sleep(120)"
-    )
-    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+    with held_by_another_run(target):
         refused(capsys, record_argv(str(target)), "being written by another run", "PID")
-    finally:
-        other.kill()
-        other.wait()
-        assert other.stdout is not None
-        other.stdout.close()
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.holders import held_by_another_run
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # In each child: the command, then what it printed on stderr, its exit status, and whether it
@@ -124,19 +126,8 @@ def _cases(tmp: Path, busy: Path) -> list[tuple[list[str], str, bool]]:
 def busy(tmp_path):
     """An output folder that another run holds (a process that claimed it and waits)."""
     target = tmp_path / "busy"
-    code = "import sys\nfrom parity_tests.output import claim\nc = claim(sys.argv[1])\n"
-    code += "print('held', flush=True)\nsys.stdin.read()\n"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(target)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "held"
-    yield target
-    holder.stdin.close()  # the holder ends, and with it its lock
-    holder.wait(timeout=60)
+    with held_by_another_run(target):
+        yield target
 
 
 def test_parity_report_refuses_bad_input_with_one_line_and_exit_2(tmp_path, busy):

@@ -17,6 +17,7 @@ import pytest
 
 from experiments.cli import main
 from parity_tests.output import OutputBusy, claim
+from tests.holders import held_by_another_run
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUSING = ["housing", "--frameworks", "numpy", "--jobs", "1", "--no-baseline"]
@@ -106,23 +107,11 @@ def test_leftovers_of_a_killed_run_are_recovered(out):
 
 def test_a_second_claim_is_refused_at_once_naming_the_first(tmp_path):
     target = tmp_path / "out"
-    code = "import sys, time\nfrom parity_tests.output import claim\nc = claim(sys.argv[1])\n"
-    code += "print('held', flush=True)\ntime.sleep(60)\n"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(target)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_run(target) as holder:
         start = time.monotonic()
         with pytest.raises(OutputBusy, match=f"another run \\(PID {holder.pid}\\)"):
             claim(target)
         assert time.monotonic() - start < 1
-    finally:
-        holder.kill()
-        holder.wait()
     with claim(target):  # the kernel dropped the killed holder's lock
         pass
 

@@ -35,13 +35,12 @@ touches has none.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 
@@ -228,9 +227,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     against them, so deselecting a factor's only test shows."""
     from parity_tests.testing import item_frameworks
 
-    here = keras_name_of_this_process()
     _State.factors = {item.nodeid: item_factors(item) for item in items}
-    _State.process = {item.nodeid: _runner(item_frameworks(item), here) for item in items}
+    _State.process = {item.nodeid: process_of(item_frameworks(item)) for item in items}
 
 
 @pytest.hookimpl(trylast=True)
@@ -240,14 +238,16 @@ def _choose(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = keras_name_of_this_process()
     tier = config.getoption("tier")
     factors, process = _State.factors, _State.process
-    remaining = {item.nodeid: item for item in items}
+    remaining = {item.nodeid for item in items}
+    summary: list[str] = []
     chosen = set(factors)
     if tier != "all" or config.getoption("tier_coverage"):
         durations = _durations()
         costs = {n: _cost(n, process[n], durations) for n in factors}
         quick = set(quick_tier(factors, costs, config.getoption("tier_budget")))
         label = f"quick tier {len(quick)} tests, {sum(costs[n] for n in quick):.0f} s recorded"
-        chosen = quick if tier in ("quick", "commit") else set()
+        if tier != "all":
+            chosen = quick if tier in ("quick", "commit") else set()
         if tier in ("slice", "commit"):
             n = config.getoption("slices")
             if n < 1:
@@ -261,16 +261,16 @@ def _choose(config: pytest.Config, items: list[pytest.Item]) -> None:
                 f"; slice {k} of {n} ({how}: {len(dealt[k])} tests, "
                 f"{sum(costs[x] for x in dealt[k]):.0f} s recorded)"
             )
-        if tier == "all":
-            chosen = set(factors)
-        _State.summary = [f"refnn tier {tier}: {label}"]
+        summary.append(f"refnn tier {tier}: {label}")
         if config.getoption("tier_coverage"):
-            _State.summary += _coverage(factors, chosen & set(remaining))
+            summary += _coverage(factors, chosen & remaining)
     # of the whole collection (before -k, -m or a split deselect anything)
     elsewhere = sum(p != here for p in process.values())
-    _State.summary.append(f"refnn: {elsewhere} tests deselected here: other processes run them")
+    summary.append(f"refnn: {elsewhere} tests deselected here: other processes run them")
+    _State.summary = summary
     keep = [i for i in items if i.nodeid in chosen and process[i.nodeid] == here]
-    drop = [i for i in items if i.nodeid not in {k.nodeid for k in keep}]
+    kept = {i.nodeid for i in keep}
+    drop = [i for i in items if i.nodeid not in kept]
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
@@ -293,10 +293,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             terminal.write_line(line)
 
 
-def _runner(frameworks: set[str], here: str) -> str:
-    """The process that runs a test of ``frameworks``: this one if it may, else the first
-    other backend's Keras it involves."""
-    for process in (here, "keras", "keras-jax", "keras-torch"):
+def process_of(frameworks: set[str]) -> str:
+    """The one process that runs a test of ``frameworks`` (see :func:`runs_here`)."""
+    for process in ("keras", "keras-jax", "keras-torch"):
         if runs_here(frameworks, process):
             return process
     raise AssertionError(f"no process runs a test of {sorted(frameworks)}")
@@ -343,9 +342,3 @@ def _coverage(factors: dict[str, set[str]], chosen: set[str]) -> list[str]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _State.missing and not hasattr(session.config, "workerinput"):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def environment_of(process: str) -> dict[str, Any]:
-    """The environment variables of a backend's process (``keras-jax`` -> KERAS_BACKEND=jax)."""
-    backend = "tensorflow" if process == "keras" else process.removeprefix("keras-")
-    return {**os.environ, "KERAS_BACKEND": backend}

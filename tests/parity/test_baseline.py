@@ -14,6 +14,7 @@ import pytest
 from experiments import baseline
 from experiments.baseline import SEP, BaselineError, Item, check, record, select
 from experiments.cli import main
+from tests.parity.plants import scale_torch_module
 
 pytestmark = pytest.mark.frameworks
 
@@ -61,28 +62,10 @@ def test_check_passes_on_a_fresh_run(recorded, capsys):
     assert "0 changed" in out and "CHANGED" not in out
 
 
-def _plant(monkeypatch, position, function, factor):
-    """A planted framework change: torch's module at ``position`` of the case's network
-    (Linear, Tanh, Linear, Sigmoid) replaced by ``function`` scaled by ``factor``."""
-    from parity_tests import torch_mirror
-
-    original = torch_mirror.TorchModel.__init__
-
-    def init(self, spec, params):
-        original(self, spec, params)
-        torch = self.torch
-
-        class Scaled(torch.nn.Module):
-            def forward(self, x):
-                return getattr(torch, function)(x) * factor
-
-        self.model[position] = Scaled()
-
-    monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
-
-
 def _plant_tanh(monkeypatch, factor):
-    _plant(monkeypatch, 1, "tanh", factor)
+    """A planted framework change: torch's hidden tanh scaled by ``factor`` (the case is
+    Linear, Tanh, Linear, Sigmoid)."""
+    scale_torch_module(monkeypatch, 1, "tanh", factor)
 
 
 def test_a_framework_change_of_one_part_in_a_million_fails_and_is_named(
@@ -264,7 +247,7 @@ def test_the_committed_baseline_is_a_valid_small_baseline():
 
 
 def test_explain_locates_a_planted_change_in_the_framework(recorded, capsys, monkeypatch):
-    _plant(monkeypatch, 3, "sigmoid", 1.001)  # layer 1's activation
+    scale_torch_module(monkeypatch, 3, "sigmoid", 1.001)  # layer 1's activation
     argv = ["baseline", "check", str(recorded), "--explain", "--filter", "tanh-mse-sgd-float64"]
     assert main(argv) == 1
     out = capsys.readouterr().out

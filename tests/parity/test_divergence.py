@@ -12,6 +12,7 @@ from parity_tests.divergence import explain_case, first_divergence
 from parity_tests.harness import assert_parity
 from reference_nn import LayerSpec, NetworkSpec
 from reference_nn.layers import Dense
+from tests.parity.plants import scale_torch_module
 
 pytestmark = pytest.mark.frameworks
 # the frameworks with a per-layer tracer (parity_tests.divergence.TRACERS) and a planted error
@@ -34,20 +35,8 @@ def _divergence(framework, case=CASE):
 
 def _plant_in_second_layer(framework, monkeypatch):
     """The framework's layer 1 computes sigmoid(z) * (1 + 1e-3) instead of sigmoid(z)."""
-    if framework == "torch":
-        original = torch_mirror.TorchModel.__init__
-
-        def init(self, spec, params):
-            original(self, spec, params)
-            torch = self.torch
-
-            class Scaled(torch.nn.Module):
-                def forward(self, x):
-                    return torch.sigmoid(x) * 1.001
-
-            self.model[3] = Scaled()  # modules: Linear, Tanh, Linear, Sigmoid, ...
-
-        monkeypatch.setattr(torch_mirror.TorchModel, "__init__", init)
+    if framework == "torch":  # modules: Linear, Tanh, Linear, Sigmoid, ...
+        scale_torch_module(monkeypatch, 3, "sigmoid", 1.001)
     elif framework == "keras":
         original = keras_mirror.KerasModel.__init__
 
