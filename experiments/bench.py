@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests.workers import kill_with_parent
+from parity_tests.harness.workers import kill_with_parent
 
 IMPORTS = {
     "reference_nn": "import reference_nn",
@@ -102,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
     from experiments import extras
     from experiments.housing.data import HousingDataError
     from experiments.housing.protocol import make_problem
-    from parity_tests.registry import parse_frameworks
+    from parity_tests.harness.registry import parse_frameworks
     from reference_nn._checks import AllocationError
 
     try:  # every check before the minutes of timing, not after

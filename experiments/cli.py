@@ -20,9 +20,9 @@ from experiments import baseline as parity_baseline
 from experiments import bench, demo, extras
 from experiments.housing import cli as housing_cli
 from experiments.worked_examples import cli as examples_cli
-from parity_tests import check_model
-from parity_tests import report as parity_report
-from parity_tests.frameworks import FrameworkUnavailable
+from parity_tests.harness.loaders import FrameworkUnavailable
+from parity_tests.tools import check_model
+from parity_tests.tools import report as parity_report
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -75,7 +75,7 @@ def _attach_dash_values(argv: list[str]) -> list[str]:
 
 def _baseline_frameworks(args: argparse.Namespace) -> list[str]:
     """The frameworks a ``baseline check`` will run: those named, else those recorded."""
-    from parity_tests.registry import parse_frameworks
+    from parity_tests.harness.registry import parse_frameworks
 
     try:
         if getattr(args, "frameworks", ""):
@@ -90,7 +90,7 @@ def _baseline_frameworks(args: argparse.Namespace) -> list[str]:
 def _needs(args: argparse.Namespace) -> tuple[str, list[str]]:
     """(what, modules) for the commands whose needs do not depend on their data; the others
     (housing, examples, bench) check in their handlers."""
-    from parity_tests.registry import names
+    from parity_tests.harness.registry import names
 
     if args.command == "parity-report":  # every registered framework, and a PNG heatmap
         return "refnn parity-report", [*extras.framework_modules(names()), "matplotlib"]

@@ -31,7 +31,7 @@ MODULES: dict[str, tuple[str, str]] = {
 
 
 def framework_modules(frameworks: Iterable[str]) -> list[str]:
-    """The modules the named frameworks of ``parity_tests.registry`` import (Keras: its
+    """The modules the named frameworks of ``parity_tests.harness.registry`` import (Keras: its
     backend's too, ``KERAS_BACKEND``, TensorFlow when unset)."""
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     keras_backend = {"tensorflow": ["tensorflow"], "jax": ["jax", "optax"], "torch": ["torch"]}

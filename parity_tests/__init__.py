@@ -12,7 +12,7 @@ def __getattr__(name: str) -> object:
     """``parity_tests.from_torch`` / ``from_keras`` (:mod:`.convert`), loaded on first use so
     that importing the package imports no framework."""
     if name in ("from_torch", "from_keras"):
-        from . import convert
+        from parity_tests.tools import convert
 
         return getattr(convert, name)
     raise AttributeError(f"module 'parity_tests' has no attribute {name!r}")

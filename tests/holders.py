@@ -8,19 +8,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from parity_tests.workers import kill_with_parent
+from parity_tests.harness.workers import kill_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 
 _HOLD = (
-    "import sys\nfrom parity_tests.output import claim\nc = claim(sys.argv[1])\n"
+    "import sys\nfrom parity_tests.harness.output import claim\nc = claim(sys.argv[1])\n"
     "print('held', flush=True)\nsys.stdin.read()\n"
 )
 
 
 @contextlib.contextmanager
 def held_by_another_run(target: Path) -> Iterator[subprocess.Popen[str]]:
-    """``target`` claimed (``parity_tests.output.claim``) by another process until the block
+    """``target`` claimed (``parity_tests.harness.output.claim``) by another process until the block
     ends, when that process is killed (the kernel drops its lock); yields the process."""
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLD, str(target)],

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from parity_tests.workers import kill_with_parent
+from parity_tests.harness.workers import kill_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = ("quick", "commit", "slice", "all")

@@ -16,7 +16,7 @@ from experiments.cli import main
 from experiments.housing import seed_study
 from experiments.housing.as_published import NotebookSGD, train_rule
 from experiments.housing.protocol import make_problem
-from parity_tests.numpy_per_sample import PerSampleSGD
+from parity_tests.frameworks.numpy.per_sample import PerSampleSGD
 
 
 class Notebook:

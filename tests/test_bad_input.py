@@ -2,7 +2,7 @@
 wrong result or a half-written folder.
 
 * the library: each call raises the named exception with the named message;
-* the output folders (``parity_tests/output.py``): each bad ``--out`` is refused before work;
+* the output folders (``parity_tests/harness/output.py``): each bad ``--out`` is refused before work;
 * the ``refnn`` command: every invocation runs as the real command does (``sys.exit(main())``)
   in a child forked from one helper process (one interpreter start for the whole table), and
   must exit 2 with one line on stderr (argparse's own errors: usage plus one line) and no
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from parity_tests.output import OutputError, check_target
+from parity_tests.harness.output import OutputError, check_target
 from reference_nn import LayerSpec, NetworkSpec, epoch_orders, fit, gradcheck
 from reference_nn._checks import AllocationError, DTypeError, NonFiniteError, ShapeError
 from reference_nn.activations import get_activation
@@ -243,7 +243,7 @@ def test_an_unwritable_place_is_refused(unwritable: Path) -> None:
 
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="no /sys (not Linux)")
 def test_a_place_that_refuses_writing_is_refused_when_claimed() -> None:
-    from parity_tests.output import claim
+    from parity_tests.harness.output import claim
 
     # /sys takes no new files even from root, though os.access may say it can be written
     with pytest.raises(OutputError, match="cannot write /sys/refnn-out"):
@@ -255,8 +255,8 @@ def test_a_place_that_refuses_writing_is_refused_when_claimed() -> None:
 # Each child runs the command as its entry point does and reports (exit code, stderr).
 _DRIVER = r"""
 import io, json, os, sys, traceback
-import experiments.cli, experiments.housing.cli, experiments.housing.data, parity_tests.output
-import parity_tests.registry, parity_tests.report, numpy
+import experiments.cli, experiments.housing.cli, experiments.housing.data, parity_tests.harness.output
+import parity_tests.harness.registry, parity_tests.tools.report, numpy
 results = []
 for argv in json.load(sys.stdin):
     r, w = os.pipe()

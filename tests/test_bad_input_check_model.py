@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from parity_tests import frameworks
-from parity_tests.check_model import CheckModelError, check_models
-from parity_tests.testing import load_or_skip
+from parity_tests.harness import loaders
+from parity_tests.tools.check_model import CheckModelError, check_models
+from parity_tests.tools.testing import load_or_skip
 
 pytestmark = pytest.mark.frameworks
 
@@ -20,13 +20,13 @@ pytestmark = pytest.mark.frameworks
 @pytest.fixture(scope="module")
 def torch():
     load_or_skip("torch")
-    return frameworks.torch()
+    return loaders.torch()
 
 
 @pytest.fixture(scope="module")
 def keras():
     load_or_skip("keras")
-    return frameworks.keras("tensorflow")
+    return loaders.keras("tensorflow")
 
 
 GOOD = """

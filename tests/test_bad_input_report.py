@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _DRIVER = r"""
 import io, json, os, sys
 import experiments.cli
-from parity_tests import report
+from parity_tests.tools import report
 FRAMEWORKS = ("torch", "tensorflow", "jax", "keras")
 
 def work_started(*args, **kwargs):
@@ -169,8 +169,8 @@ def test_parity_report_refuses_bad_input_with_one_line_and_exit_2(tmp_path, busy
 def test_good_input_passes_the_same_checks(tmp_path):
     """The control: the checks refuse what is bad, not everything.  The good neighbours of
     the inputs above pass them (the selection, then the output folder's claim)."""
-    from parity_tests.output import claim
-    from parity_tests.report import MAX_RANDOM, random_case, select_cases
+    from parity_tests.harness.output import claim
+    from parity_tests.tools.report import MAX_RANDOM, random_case, select_cases
 
     assert len(select_cases(None, 0)) == 1078
     assert len(select_cases(None, MAX_RANDOM)) == 1078 + 2 * MAX_RANDOM + 20

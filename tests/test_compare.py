@@ -1,4 +1,4 @@
-"""The parity suite's error metrics (parity_tests/compare.py) against hand-computed values.
+"""The parity suite's error metrics (parity_tests/harness/compare.py) against hand-computed values.
 
 Every parity verdict is ``normwise_rel <= tolerance``: a metric that read too small would pass
 a framework that disagrees, and nothing in the parity suite would notice (its negative controls
@@ -14,8 +14,15 @@ import math
 import numpy as np
 import pytest
 
-from parity_tests.adapter import RunResult
-from parity_tests.compare import TINY, Comparison, TensorError, compare_runs, failures, tensor_error
+from parity_tests.harness.compare import (
+    TINY,
+    Comparison,
+    TensorError,
+    compare_runs,
+    failures,
+    tensor_error,
+)
+from parity_tests.harness.protocol import RunResult
 
 ONE_BITS = 0x3FF0000000000000  # 1.0 as float64 bits
 FOUR_BITS = 0x4010000000000000  # 4.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from experiments.housing.protocol import housing_spec, make_problem
-from parity_tests.numpy_per_sample import PerSampleSGD, applies
+from parity_tests.frameworks.numpy.per_sample import PerSampleSGD, applies
 from reference_nn import fit
 
 

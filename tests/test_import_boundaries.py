@@ -50,8 +50,7 @@ def test_the_import_reader_sees_a_planted_import(tmp_path):
 
 def _modules_loaded_after(code: str) -> list[str]:
     probe = (
-        f"import sys\n{code}\n"
-        f"print(sorted(m for m in {FRAMEWORK_MODULES!r} if m in sys.modules))"
+        f"import sys\n{code}\nprint(sorted(m for m in {FRAMEWORK_MODULES!r} if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=300

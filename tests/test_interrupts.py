@@ -1,6 +1,6 @@
 """Nothing lost: a run interrupted while it writes, or failing, leaves the previous results
 complete and unmixed; two runs into one folder cannot both write; worker processes stop with
-their parent.  (``parity_tests/output.py``, ``experiments/housing/run.py``)"""
+their parent.  (``parity_tests/harness/output.py``, ``experiments/housing/run.py``)"""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from experiments.cli import main
-from parity_tests.output import OutputBusy, claim
+from parity_tests.harness.output import OutputBusy, claim
 from tests.holders import held_by_another_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +254,7 @@ def _alive(pids: set[int]) -> set[int]:
 
 
 def _ready_worker(pid: int) -> bool:
-    """A spawned worker that has run its start (parity_tests.workers): it ignores SIGINT,
+    """A spawned worker that has run its start (parity_tests.harness.workers): it ignores SIGINT,
     which it does only after its parent watch is in place.  Read from /proc, so the test
     waits on the worker's own state, not on a sleep."""
     try:
@@ -360,7 +360,7 @@ def test_a_side_job_gives_its_result_and_stops_at_once():
 
 _STARTING = r"""
 import contextlib, os, signal, sys
-from parity_tests import workers
+from parity_tests.harness import workers
 if sys.argv[1] == "unmasked":  # the control: a worker started with SIGINT as it comes
     workers._sigint_blocked = contextlib.nullcontext
 pool = workers.WorkerPool(1)
@@ -408,7 +408,7 @@ def test_a_stopped_group_ends_its_work_and_refuses_more():
     import threading
     from concurrent.futures.process import BrokenProcessPool
 
-    from parity_tests.workers import Group, WorkerPool, WorkersStopped, run_in_process
+    from parity_tests.harness.workers import Group, WorkerPool, WorkersStopped, run_in_process
 
     group, outcome = Group(), []
 

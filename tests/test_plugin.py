@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 USER_TESTS = """
 import torch
 
-from parity_tests.cases import matrix_case
+from parity_tests.cases.matrix import matrix_case
 
 
 def net():
@@ -43,8 +43,10 @@ def test_a_wrong_port(assert_parity):
 
 def test_the_entry_point_is_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["entry-points"]["pytest11"] == {"refnn_parity": "parity_tests.plugin"}
-    from parity_tests import plugin
+    assert project["project"]["entry-points"]["pytest11"] == {
+        "refnn_parity": "parity_tests.tools.plugin"
+    }
+    from parity_tests.tools import plugin
 
     assert callable(plugin.assert_parity)
 
@@ -56,7 +58,7 @@ def test_a_user_suite_gets_the_fixture(tmp_path):
     installed = any(
         ep.name == "refnn_parity" for ep in importlib.metadata.entry_points(group="pytest11")
     )
-    load = [] if installed else ["-p", "parity_tests.plugin"]
+    load = [] if installed else ["-p", "parity_tests.tools.plugin"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *load, "test_user.py"],

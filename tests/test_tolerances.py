@@ -1,4 +1,4 @@
-"""The tolerance table (parity_tests/tolerances.py) is neither too tight nor too loose, and the
+"""The tolerance table (parity_tests/harness/tolerances.py) is neither too tight nor too loose, and the
 comparison applies the limit it says it applies.
 
 Not too loose: every limit is its measured worst error (the tables in tolerances.py) times the
@@ -19,10 +19,10 @@ import re
 import numpy as np
 import pytest
 
-from parity_tests import tolerances
-from parity_tests.adapter import RunResult
-from parity_tests.compare import compare_runs
-from parity_tests.tolerances import (
+from parity_tests.harness import tolerances
+from parity_tests.harness.compare import compare_runs
+from parity_tests.harness.protocol import RunResult
+from parity_tests.harness.tolerances import (
     BASELINE_ENVELOPE,
     CASE_TOLERANCES,
     NORMALISATION,
@@ -205,7 +205,7 @@ def test_the_baseline_envelope_lookup():
         baseline_envelope("float16", "parity")
     assert str(caught.value) == (
         "no baseline envelope measured for float16 parity items: measure one with "
-        "'python -m experiments.baseline.kernel_paths DIR' (parity_tests/tolerances.py)"
+        "'python -m experiments.baseline.kernel_paths DIR' (parity_tests/harness/tolerances.py)"
     )
 
 

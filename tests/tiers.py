@@ -60,7 +60,7 @@ CONTROL_NAME = re.compile(r"planted|caught|negative_control|is_refused_by_the_ch
 def keras_name_of_this_process() -> str:
     """The registry name of the Keras this process runs: ``keras`` (TensorFlow),
     ``keras-jax`` or ``keras-torch``."""
-    from parity_tests.frameworks import keras_backend
+    from parity_tests.harness.loaders import keras_backend
 
     backend = keras_backend()
     return "keras" if backend == "tensorflow" else f"keras-{backend}"
@@ -81,9 +81,9 @@ def runs_here(frameworks: Iterable[str], here: str) -> bool:
 
 
 def item_factors(item: pytest.Item) -> set[str]:
-    from parity_tests.cases import Case
-    from parity_tests.completeness import exercised
-    from parity_tests.testing import item_frameworks
+    from parity_tests.cases.completeness import exercised
+    from parity_tests.cases.matrix import Case
+    from parity_tests.tools.testing import item_frameworks
 
     module = item.nodeid.split("::")[0]
     function = getattr(item, "originalname", item.name)
@@ -139,9 +139,7 @@ def _cost(nodeid: str, process: str, durations: dict[str, dict[str, float]]) -> 
 # ------------------------------------------------------------------------------ selection
 
 
-def quick_tier(
-    factors: dict[str, set[str]], costs: dict[str, float], budget: float
-) -> list[str]:
+def quick_tier(factors: dict[str, set[str]], costs: dict[str, float], budget: float) -> list[str]:
     """Node ids: every factor value touched once (pairs excepted), then pairs while the
     budget lasts; greedy by new values per second, ties by node id (deterministic)."""
     required = set().union(*factors.values()) if factors else set()
@@ -225,7 +223,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The whole collection's factors, before ``-k`` or ``-m`` deselect anything: the tier is
     chosen from them, so every process chooses the same tests, and coverage is measured
     against them, so deselecting a factor's only test shows."""
-    from parity_tests.testing import item_frameworks
+    from parity_tests.tools.testing import item_frameworks
 
     _State.factors = {item.nodeid: item_factors(item) for item in items}
     _State.process = {item.nodeid: process_of(item_frameworks(item)) for item in items}

@@ -8,7 +8,7 @@ would fail on every machine it was not recorded on.  Per tensor:
 
 * a framework fails when its normwise relative error against the reference run *now* exceeds
   its error against the reference *at the recording* by more than the envelope
-  (``parity_tests.tolerances.BASELINE_ENVELOPE``, per dtype and item kind: the largest growth
+  (``parity_tests.harness.tolerances.BASELINE_ENVELOPE``, per dtype and item kind: the largest growth
   measured across kernel paths, with a margin);
 * the reference fails when it moved against its own recording by more than its envelope
   (NumPy's own kernels vary by CPU too, far less);
@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests import registry
-from parity_tests.adapter import Array
-from parity_tests.compare import tensor_error
-from parity_tests.tolerances import baseline_envelope
+from parity_tests.harness import registry
+from parity_tests.harness.compare import tensor_error
+from parity_tests.harness.protocol import Array
+from parity_tests.harness.tolerances import baseline_envelope
 
 from .items import BaselineError, Item, select
 from .store import Progress, load_arrays, load_index, platform_info, platform_recordings, stored
@@ -198,7 +198,7 @@ def check(
             entry = entries.get(fw)
             if entry is None:
                 continue
-            reason = item.unsupported(fw)
+            reason = item.refusal(fw)
             if "unsupported" in entry or reason:
                 if reason != entry.get("unsupported"):
                     then = entry.get("unsupported") or "ran"
@@ -321,7 +321,7 @@ def _failure(f: Figures, exact: bool, ulps: int) -> str:
 def explain(path: Path, change: Change) -> str:
     """Where the framework's current run of ``change.item`` first parts from the reference
     (per step, then per layer): the place to look for what moved."""
-    from parity_tests.divergence import first_divergence
+    from parity_tests.harness.divergence import first_divergence
 
     index = load_index(path)
     item = Item(change.item, index["items"][change.item]["recipe"])

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from parity_tests import registry
-from parity_tests.frameworks import FrameworkUnavailable
-from parity_tests.output import OutputError
+from parity_tests.harness import registry
+from parity_tests.harness.loaders import FrameworkUnavailable
+from parity_tests.harness.output import OutputError
 
 from .check import CheckResult, check, explain
 from .items import HOUSING_EPOCHS, BaselineError, Item, all_items, installed, select

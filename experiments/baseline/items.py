@@ -2,7 +2,7 @@
 
 Items:
 
-* ``parity/<case>``: a case of :mod:`parity_tests.cases` (the matrix, or ``random<seed>-...``):
+* ``parity/<case>``: a case of :mod:`parity_tests.cases.matrix` (the matrix, or ``random<seed>-...``):
   what the parity suite compares (output, loss, gradients, parameters after steps 1 and 20);
 * ``example/<name>``: a worked example (:mod:`experiments.worked_examples`): the loss after
   every update, the initial gradients and the final parameters;
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests import registry
-from parity_tests.adapter import Array, Params
+from parity_tests.harness import registry
+from parity_tests.harness.protocol import Array, Params
 
 HOUSING_EPOCHS = 2
 SEP = "|"
@@ -55,7 +55,7 @@ class Item:
 
     # -------------------------------------------------------------- rebuilding
     def _case(self) -> Any:
-        from parity_tests.cases import matrix_case, random_case
+        from parity_tests.cases.matrix import matrix_case, random_case
 
         r = self.recipe
         case_name = r["case"]
@@ -68,7 +68,7 @@ class Item:
             case = None
         if case is None or case.name != case_name:
             raise BaselineError(
-                f"{self.name}: parity_tests.cases no longer defines {case_name!r} "
+                f"{self.name}: parity_tests.cases.matrix no longer defines {case_name!r} "
                 "(the matrix or the random generator changed): record the baseline again"
             )
         return case
@@ -100,8 +100,8 @@ class Item:
 
         return housing_spec(self.dtype)
 
-    def unsupported(self, framework: str) -> str | None:
-        return registry.get(framework).unsupported(self.spec())
+    def refusal(self, framework: str) -> str | None:
+        return registry.get(framework).refusal(self.spec())
 
     def problem(self) -> Problem:
         """Spec, initial parameters, data and the batch schedule, as the item runs them."""
@@ -124,7 +124,7 @@ class Item:
         # and the recordings are of the compiled loop
         options = {"loop": "xla"} if framework == "keras" else {}
         if self.kind == "parity":
-            from parity_tests.harness import run_framework
+            from parity_tests.harness.parity import run_framework
 
             case = self._case()
             X, y, params, batches = case.materialize()
@@ -155,7 +155,7 @@ def all_items(n_random: int = 0, housing_epochs: int = HOUSING_EPOCHS) -> list[I
     """The parity matrix, ``n_random`` random architectures per dtype, the worked examples and
     the housing run (``housing_epochs`` epochs; 0 leaves it out)."""
     from experiments.worked_examples.registry import EXAMPLES, get_example
-    from parity_tests.cases import DTYPES, matrix, random_case
+    from parity_tests.cases.matrix import DTYPES, matrix, random_case
 
     if n_random < 0 or housing_epochs < 0:
         raise BaselineError("--random and --housing-epochs must be >= 0")

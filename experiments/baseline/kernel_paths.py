@@ -6,7 +6,7 @@ code paths an older or different CPU would take, so its roundings differ the way
 runner's would.  Each profile below is one such machine; ``measure`` runs ``refnn baseline
 check --json`` under every profile in a process of its own and gathers, per dtype and item
 kind, how far each framework's error against the reference grew: the figures behind
-``parity_tests.tolerances.BASELINE_ENVELOPE``.
+``parity_tests.harness.tolerances.BASELINE_ENVELOPE``.
 
     python -m experiments.baseline.kernel_paths baselines/pinned [--profiles a,b] [--json F]
 
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from parity_tests.workers import kill_with_parent
+from parity_tests.harness.workers import kill_with_parent
 
 PROFILES: dict[str, dict[str, str]] = {
     # an AVX2 server (a Haswell-to-Zen 3 CI runner)

@@ -11,7 +11,7 @@
   tensor, shape, dtype and a SHA-256 of the bytes, so that ``git diff`` of a re-recorded
   baseline names what moved.
 
-The folder goes through :mod:`parity_tests.output`: checked and locked before any work (a
+The folder goes through :mod:`parity_tests.harness.output`: checked and locked before any work (a
 second record into it stops at once), filled beside it and swapped in whole, so a baseline is
 complete or absent, never half written.  ``DIR/platforms/<label>/`` (the same items recorded
 on other CPUs) is carried over when ``DIR`` is recorded again.
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests import registry
-from parity_tests.adapter import Array
-from parity_tests.output import OutputError, check_target, claim
+from parity_tests.harness import registry
+from parity_tests.harness.output import OutputError, check_target, claim
+from parity_tests.harness.protocol import Array
 
 from .items import SEP, BaselineError, Item, recipe_problem
 
@@ -101,7 +101,7 @@ def _digest(a: Array) -> str:
 
 def check_record_target(out: str | os.PathLike[str]) -> Path:
     """The folder ``out`` as an absolute path, if a baseline may be recorded there: a place
-    an output folder may be written (``parity_tests.output.check_target``) that is empty,
+    an output folder may be written (``parity_tests.harness.output.check_target``) that is empty,
     absent or a baseline already.  BaselineError (one line) otherwise; nothing is created."""
     text = os.fspath(out)
     if not text.strip():
@@ -137,7 +137,7 @@ def record(
         for n, item in enumerate(items):
             entry: dict[str, Any] = {"recipe": item.recipe, "frameworks": {}}
             for fw in frameworks:
-                reason = item.unsupported(fw)
+                reason = item.refusal(fw)
                 if reason:
                     entry["frameworks"][fw] = {"unsupported": reason}
                     continue
@@ -156,9 +156,7 @@ def record(
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "versions": registry.versions(
-                [fw for fw in frameworks if fw != registry.REFERENCE]
-            ),
+            "versions": registry.versions([fw for fw in frameworks if fw != registry.REFERENCE]),
             "platform": platform_info(),
             "frameworks": list(frameworks),
             "items": index_items,

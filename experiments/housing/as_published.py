@@ -36,7 +36,7 @@ computes something else.  Its code, as written::
     mean_squared_error(y_test, model.predict(X_test)) # 0.028357368457188573
     r2_score(y_test, y_pred)                          # printed rounded: 0.497
 
-Three things differ from the text (and from :class:`parity_tests.numpy_per_sample.PerSampleSGD`,
+Three things differ from the text (and from :class:`parity_tests.frameworks.numpy.per_sample.PerSampleSGD`,
 the true gradient):
 
 1. ``sigmoid_der`` is applied to the *activations* (``y_hat``, ``n1``...) instead of to the
@@ -180,7 +180,7 @@ def predict(params: Params, X: np.ndarray) -> np.ndarray:
 def make_loop(rule: str, initial: Params, X: np.ndarray, y: np.ndarray, lr: float) -> Any:
     """The per-sample loop of ``rule`` ("true": ``PerSampleSGD``; "notebook": ``NotebookSGD``)."""
     if rule == "true":
-        from parity_tests.numpy_per_sample import PerSampleSGD
+        from parity_tests.frameworks.numpy.per_sample import PerSampleSGD
 
         return PerSampleSGD(initial, X, y, lr)
     if rule == "notebook":

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests import frameworks
+from parity_tests.harness import loaders
 from reference_nn import LayerSpec, NetworkSpec, epoch_orders, fit
 from reference_nn.metrics import mean_squared_error, r2_score
 
@@ -55,9 +55,9 @@ def _keras_fit(
     execution ``k`` is epoch ``k``): ``fit`` costs ~0.1 s a call before any step.  Measured
     2026-12-02: the same parameters bit for bit as one ``fit`` per epoch, 6.9 s against
     14.5 s for the 100 epochs."""
-    keras = frameworks.keras()
+    keras = loaders.keras()
     dtype = str(X.dtype)
-    with frameworks.keras_floatx(dtype):
+    with loaders.keras_floatx(dtype):
         model = keras.Sequential(
             [
                 keras.Input((X.shape[1],), dtype=dtype),
@@ -83,7 +83,7 @@ def _keras_fit(
         # fit inside floatx too: the compiled loss is built at the first fit, in floatx, and a
         # float32 loss would round every gradient to float32 (measured: 1.6e-8 after 3 epochs)
         if compiled:
-            tf = frameworks.tensorflow()
+            tf = loaders.tensorflow()
             epochs = tf.data.Dataset.from_tensor_slices((X[orders], y[orders]))
             batches = epochs.flat_map(
                 lambda Xe, ye: tf.data.Dataset.from_tensor_slices((Xe, ye)).batch(BATCH)
@@ -119,7 +119,7 @@ def run_baseline(problem: HousingProblem, *, epochs: int, seed: int) -> dict[str
     keras_spec = baseline_spec("keras", dtype)
     initial = keras_spec.init_parameters(seed)
     orders = epoch_orders(len(s.X_train), epochs, "shuffled", seed=seed)
-    frameworks.keras()  # imported before the clock starts: "keras fit" is the fit alone
+    loaders.keras()  # imported before the clock starts: "keras fit" is the fit alone
     start = time.perf_counter()
     params = {"keras": _keras_fit(initial, s.X_train, s.y_train, orders)}
     keras_seconds = time.perf_counter() - start

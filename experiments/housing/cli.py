@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
         "--frameworks",
         default=None,
         help=f"comma-separated framework names (default {DEFAULT_FRAMEWORKS}; see "
-        "parity_tests/registry.py); the seed study (--seeds) is NumPy only",
+        "parity_tests/harness/registry.py); the seed study (--seeds) is NumPy only",
     )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument(
@@ -136,7 +136,7 @@ def _extras_refusal(args: argparse.Namespace, chosen: list[str]) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from parity_tests.registry import parse_frameworks
+    from parity_tests.harness.registry import parse_frameworks
 
     try:
         chosen = parse_frameworks(
@@ -169,7 +169,7 @@ def main(args: argparse.Namespace) -> int:
         return _refuse(problem)
     args.seed = 0 if args.seed is None else args.seed
     args.frameworks = ",".join(chosen)
-    from parity_tests.output import OutputError, claim
+    from parity_tests.harness.output import OutputError, claim
 
     if seeds is not None:
         from .seed_study import main as seed_study
@@ -189,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, chosen: list[str], out: Any) -> int:
-    from parity_tests.registry import versions
+    from parity_tests.harness.registry import versions
     from reference_nn._checks import AllocationError
 
     from .data import HousingDataError

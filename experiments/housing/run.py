@@ -1,6 +1,6 @@
 """Run the housing experiment in each framework from the same weights and orders, and measure.
 
-Every framework comes from the registry (:mod:`parity_tests.registry`) and trains the spec of
+Every framework comes from the registry (:mod:`parity_tests.harness.registry`) and trains the spec of
 the protocol from its initial parameters (each with its own progress bar); after every epoch the
 parameters are kept, so agreement can be measured epoch by epoch afterwards.  Train and test
 MSE are computed from each framework's parameters with the reference's forward pass, so that
@@ -37,7 +37,7 @@ def train(
     """Train ``problem.spec`` from ``problem.initial`` in ``framework`` (any registered one),
     one sample a step in the epoch orders, through the adapter's ``train``: compiled where the
     framework has a compiled loop, the textbook per-sample loop for NumPy."""
-    from parity_tests import registry
+    from parity_tests.harness import registry
 
     s = problem.split
     start = time.perf_counter()
@@ -76,7 +76,7 @@ _PROGRESS_QUEUE: Any = None
 
 def _init_worker(queue: Any) -> None:
     """Each worker: progress to ``queue``.  (Ctrl-C and the parent's death are handled by
-    :mod:`parity_tests.workers` for every worker.)"""
+    :mod:`parity_tests.harness.workers` for every worker.)"""
     global _PROGRESS_QUEUE
     _PROGRESS_QUEUE = queue
 
@@ -97,10 +97,10 @@ def train_all(
     computes on one core, so on a 2-core machine two can train side by side.  The reference
     is the quickest, so it is queued last.  Workers are started with "spawn": a fresh
     interpreter, so no framework state is shared or forked; they are stopped at once if the
-    run is interrupted or fails, and die with this process (:mod:`parity_tests.workers`).
+    run is interrupted or fails, and die with this process (:mod:`parity_tests.harness.workers`).
     """
-    from parity_tests import registry
-    from parity_tests.workers import Group, Interrupts, WorkerPool
+    from parity_tests.harness import registry
+    from parity_tests.harness.workers import Group, Interrupts, WorkerPool
 
     # Keras on another backend than this process's needs a process of its own (Keras reads
     # KERAS_BACKEND once, at import): each worker then starts fresh and sets it before import.
@@ -163,7 +163,7 @@ class SideJob:
     (an interrupted or failed run), and is a no-op once it has finished."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        from parity_tests.workers import WorkerPool
+        from parity_tests.harness.workers import WorkerPool
 
         self._pool = WorkerPool(1)
         self._future = self._pool.submit(fn, *args, **kwargs)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests.output import signals_held
+from parity_tests.harness.output import signals_held
 
 from .as_published import NOTEBOOK_PRINTED, RULES, train_rule
 
@@ -103,7 +103,7 @@ def run_study(
     else:
         from concurrent.futures import as_completed
 
-        from parity_tests.workers import Group, Interrupts, WorkerPool
+        from parity_tests.harness.workers import Group, Interrupts, WorkerPool
 
         # stopped at once if interrupted or failed (leaving a ``with`` block would first
         # run every queued seed), and dying with this process

@@ -119,7 +119,7 @@ def _refuse(message: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from experiments import extras
-    from parity_tests.registry import parse_frameworks
+    from parity_tests.harness.registry import parse_frameworks
 
     from .registry import get_example, reproduce
 

@@ -8,8 +8,8 @@ Quantities, each a dict of tensors by reference parameter name:
   for fixed_2_3_2 after 50,001)
 * ``loss_history``   the loss at every ``k = 0..steps`` as one vector
 
-Metric: the normwise relative error of ``parity_tests.compare.tensor_error``.  Limits: the
-policy in ``parity_tests.tolerances``: ``grads``, ``step_1`` and ``steps`` (which ``step_N``
+Metric: the normwise relative error of ``parity_tests.harness.compare.tensor_error``.  Limits: the
+policy in ``parity_tests.harness.tolerances``: ``grads``, ``step_1`` and ``steps`` (which ``step_N``
 maps to for any N).  The long runs stay inside ``steps`` with a margin of ten (measured worst
 3.1e-15 over all five examples, both frameworks: see docs/worked_examples.md), because every
 example here converges smoothly; a run through an unstable stretch would not (see
@@ -50,7 +50,7 @@ class Row:
 
 
 def _limit(dtype: str, quantity: str, reference: Trajectory) -> float:
-    from parity_tests.tolerances import tolerance
+    from parity_tests.harness.tolerances import tolerance
 
     q = "loss" if quantity == "loss_history" else quantity
     return tolerance(dtype, q, kinds=reference.kinds, case=reference.example)
@@ -67,7 +67,7 @@ def compare_trajectories(
     reference: Trajectory, other: Trajectory, dtype: str = "float64"
 ) -> list[Row]:
     """Every tensor of every quantity, reference vs ``other`` (same steps required)."""
-    from parity_tests.compare import tensor_error
+    from parity_tests.harness.compare import tensor_error
 
     if reference.steps != other.steps:
         raise ValueError(f"runs of {reference.steps} and {other.steps} steps do not compare")

@@ -23,7 +23,7 @@ test accuracy 0.9689 (966 of 997) in all three.  Final parameters against the re
 normwise 9.0e-14 (torch) and 3.7e-14 (Keras); scaled by the largest parameter 4.3e-14 and
 1.7e-14; elementwise 2.4e-11 and 6.6e-12 (on parameters near zero).  That is above the dense
 networks' per-step limits (``refnn examples run digits_cnn`` says EXCEEDS and exits 1) and
-inside the batch-norm limits of ``parity_tests/tolerances.py`` (NORMALISATION): the batch
+inside the batch-norm limits of ``parity_tests/harness/tolerances.py`` (NORMALISATION): the batch
 statistics sum 51,200 values per channel, and torch's and TensorFlow's float64 reductions
 drift by ~1e-14 there, where the reference's pairwise sums stay within 1e-15 of exactly
 rounded ones (``tests/test_layers_norm.py``).

@@ -11,7 +11,7 @@ things, counted in *updates done*:
   further ``marks`` (sources print the output of the last forward pass, which in a loop that
   computes then updates is the one after ``steps - 1`` updates).
 
-The framework comes from the registry (:mod:`parity_tests.registry`): its model's
+The framework comes from the registry (:mod:`parity_tests.harness.registry`): its model's
 ``forward_backward`` at each mark and its ``train`` (compiled where the framework has a
 compiled loop) between marks.  Frameworks are imported only when their run is asked for.
 """
@@ -67,7 +67,7 @@ def run(
 ) -> Trajectory:
     """Train ``example`` in ``framework`` (``options`` go to its adapter: ``loop=`` for
     Keras).  Long segments are trained in chunks so that ``progress`` can be reported."""
-    from parity_tests import registry
+    from parity_tests.harness import registry
 
     steps = example.steps if steps is None else steps
     model = registry.get(framework).build(example.spec, example.params, **options)

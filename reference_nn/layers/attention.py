@@ -2,7 +2,7 @@
 
 Input ``x (N, T, D)``; ``num_heads`` heads of ``key_dim`` each.  Parameters, per head ``h``
 on their own axis (Keras' layout; torch packs the heads into ``(E, E)`` matrices and the three
-input projections into one ``in_proj_weight``: ``parity_tests/torch_layers.py``)::
+input projections into one ``in_proj_weight``: ``parity_tests/frameworks/torch/layers.py``)::
 
     Wq, Wk, Wv (D, heads, key_dim)   bq, bk, bv (heads, key_dim)
     Wo (heads, key_dim, D)           bo (D,)

@@ -5,7 +5,7 @@ A reshape moves no value, so ``dL/dx`` is ``dL/dy`` reshaped back to ``(N, H, W,
 
 The order matters to the weights of the dense layer that follows: torch's ``nn.Flatten`` on an
 NCHW tensor puts ``W`` fastest instead, so the torch adapter flattens channels-last (see
-``parity_tests/torch_layers.py`` and the known-difference test).  No parameters.
+``parity_tests/frameworks/torch/layers.py`` and the known-difference test).  No parameters.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ REFNN_REQUIRE_FRAMEWORKS=1 (CI), so a parity suite that silently tested nothing 
 Keras backends: Keras reads ``KERAS_BACKEND`` once per process, so ``keras`` (TensorFlow),
 ``keras-jax`` and ``keras-torch`` each run in their own process (``tox -e full``,
 ``keras-jax``, ``keras-torch``).  A test of another backend's Keras *skips* even when
-frameworks are required (``frameworks.OtherBackendProcess``): its own process runs it.  So
+frameworks are required (``loaders.OtherBackendProcess``): its own process runs it.  So
 that CI cannot pass by testing nothing there either, a session with REFNN_REQUIRE_FRAMEWORKS=1
 fails unless every framework available in this process that had tests collected passed at
 least one of them (printed as "refnn: tests run per framework").  Every test that involves a
@@ -18,8 +18,8 @@ from types import ModuleType
 
 import pytest
 
-from parity_tests import frameworks, registry
-from parity_tests.testing import item_frameworks, load_or_skip
+from parity_tests.harness import loaders, registry
+from parity_tests.tools.testing import item_frameworks, load_or_skip
 
 _ran: dict[str, int] = {}  # framework -> tests passed in this process
 _collected: dict[str, int] = {}
@@ -28,19 +28,19 @@ _collected: dict[str, int] = {}
 @pytest.fixture(scope="session")
 def torch() -> ModuleType:
     load_or_skip("torch")
-    return frameworks.torch()
+    return loaders.torch()
 
 
 @pytest.fixture(scope="session")
 def keras() -> ModuleType:
     load_or_skip("keras")
-    return frameworks.keras("tensorflow")
+    return loaders.keras("tensorflow")
 
 
 @pytest.fixture(scope="session")
 def jax() -> ModuleType:
     load_or_skip("jax")
-    return frameworks.jax()
+    return loaders.jax()
 
 
 @pytest.fixture
@@ -102,12 +102,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not frameworks.frameworks_required() or hasattr(session.config, "workerinput"):
+    if not loaders.frameworks_required() or hasattr(session.config, "workerinput"):
         return  # under xdist the controller sees every worker's reports and decides
     missing = not_run(_collected, _ran)
     if missing:
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            f"refnn: {frameworks.REQUIRE_ENV} is set, but no test of {', '.join(missing)} "
+            f"refnn: {loaders.REQUIRE_ENV} is set, but no test of {', '.join(missing)} "
             "passed in this process: CI must not pass by testing nothing",
             red=True,
         )

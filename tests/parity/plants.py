@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parity_tests import torch_mirror
+from parity_tests.frameworks.torch import adapter as torch_mirror
 
 
 def scale_torch_module(

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity_tests import frameworks, keras_mirror, registry
-from parity_tests.cases import Case
-from parity_tests.harness import compare_case, failing
+from parity_tests.cases.matrix import Case
+from parity_tests.frameworks.keras import adapter as keras_mirror
+from parity_tests.harness import loaders, registry
+from parity_tests.harness.parity import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
 from tests.parity.conftest import not_run
 
@@ -89,7 +90,7 @@ def _error(keras, value, exact):
 @pytest.mark.parametrize("framework", list(KERAS), indirect=True)
 @pytest.mark.parametrize("what", list(DROPS))
 def test_which_keras_ops_compute_float64_in_float32(what, framework):
-    keras = frameworks.keras(KERAS[framework])
+    keras = loaders.keras(KERAS[framework])
     dtype, err = _error(keras, *_probe(keras, what, np.random.default_rng(0)))
     if KERAS[framework] in DROPS[what]:
         assert err > 1e-10, (what, dtype, err)  # float32 rounding: ~1e-8
@@ -100,7 +101,7 @@ def test_which_keras_ops_compute_float64_in_float32(what, framework):
 @pytest.mark.parametrize("framework", ["keras-jax", "keras-torch"], indirect=True)
 @pytest.mark.parametrize("what", ["ops.mean", "ops.tanh", "layers.Dense"])
 def test_what_the_adapter_uses_instead_keeps_float64(what, framework):
-    keras = frameworks.keras(KERAS[framework])
+    keras = loaders.keras(KERAS[framework])
     dtype, err = _error(keras, *_replacement(keras, what, np.random.default_rng(0)))
     assert dtype == np.float64 and err < 1e-15, (what, err)
 
@@ -109,7 +110,7 @@ def test_what_the_adapter_uses_instead_keeps_float64(what, framework):
 def test_the_replacements_are_what_the_model_uses(framework):
     spec = NetworkSpec(3, (LayerSpec.dense(4, "tanh"), LayerSpec.dense(2, "sigmoid")))
     model = registry.get(framework).build(spec, spec.init_parameters(0))
-    keras = frameworks.keras(KERAS[framework])
+    keras = loaders.keras(KERAS[framework])
     first = model.layers[0]
     if framework == "keras-torch":
         assert isinstance(first, keras.layers.EinsumDense)
@@ -175,11 +176,11 @@ def test_float64_tanh_on_jax_without_the_replacement_is_caught(framework, monkey
 
 # ---------------------------------------------------------------- one process per backend
 def test_another_backends_keras_is_unavailable_here_and_says_why():
-    here = frameworks.keras_backend()
+    here = loaders.keras_backend()
     for name, backend in KERAS.items():
         if backend == here:
             continue
-        with pytest.raises(frameworks.OtherBackendProcess, match="another backend's process"):
+        with pytest.raises(loaders.OtherBackendProcess, match="another backend's process"):
             registry.get(name).load()
 
 
@@ -202,15 +203,15 @@ def test_a_required_session_that_ran_no_test_of_an_available_framework_fails():
     # the conftest check: collected but none passed (and available here) -> reported
     assert not_run({"jax": 2}, {"jax": 1}) == []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("parity_tests.registry.loads_here", lambda name: True)
+        mp.setattr("parity_tests.harness.registry.loads_here", lambda name: True)
         assert not_run({"keras-jax": 5, "torch": 1}, {"torch": 1}) == ["keras-jax"]
 
 
 # ---------------------------------------------------------------- per-framework tolerances
 def test_tolerance_takes_the_framework_and_compare_runs_passes_it(monkeypatch):
-    from parity_tests import tolerances
-    from parity_tests.adapter import RunResult
-    from parity_tests.compare import compare_runs
+    from parity_tests.harness import tolerances
+    from parity_tests.harness.compare import compare_runs
+    from parity_tests.harness.protocol import RunResult
 
     assert tolerances.tolerance("float64", "grads", "keras-jax") == tolerances.tolerance(
         "float64", "grads"

@@ -24,7 +24,7 @@ FRAMEWORKS = ["numpy", "torch"]
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, request):
-    from parity_tests.testing import load_or_skip
+    from parity_tests.tools.testing import load_or_skip
 
     load_or_skip("torch")
     out = tmp_path_factory.mktemp("baselines") / "pinned"
@@ -78,8 +78,10 @@ def test_a_framework_change_of_one_part_in_a_million_fails_and_is_named(
     assert {c.framework for c in result.changes} == {"torch"}
     assert main(["baseline", "check", str(recorded), "--filter", "tanh-mse-sgd-float64"]) == 1
     out = capsys.readouterr().out
-    assert "CHANGED parity/tanh-mse-sgd-float64 [torch] forward|output: error against the " \
+    assert (
+        "CHANGED parity/tanh-mse-sgd-float64 [torch] forward|output: error against the "
         "reference" in out
+    )
     # the envelope's negative control: without the plant, the same check passes
     monkeypatch.undo()
     assert check(recorded, ["tanh-mse-sgd-float64"]).changes == []
@@ -87,7 +89,7 @@ def test_a_framework_change_of_one_part_in_a_million_fails_and_is_named(
 
 @pytest.mark.parametrize(
     "case, delta",
-    # a few times the envelope (parity_tests/tolerances.py: float64 2e-14, float32 2e-5):
+    # a few times the envelope (parity_tests/harness/tolerances.py: float64 2e-14, float32 2e-5):
     # the envelope is no looser than it says
     [("tanh-mse-sgd-float64", 1e-12), ("tanh-mse-sgd-float32", 1e-4)],
 )
@@ -290,7 +292,7 @@ def test_a_platform_recording_of_other_items_is_refused(recorded, tmp_path):
 
 PLANT_TANH = """
 import sys
-from parity_tests import torch_mirror
+from parity_tests.frameworks.torch import adapter as torch_mirror
 
 original = torch_mirror.TorchModel.__init__
 

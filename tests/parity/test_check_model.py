@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from parity_tests.check_model import CheckModelError, check_models, convert
+from parity_tests.tools.check_model import CheckModelError, check_models, convert
 
 pytestmark = pytest.mark.frameworks
 
@@ -33,7 +33,7 @@ def _port(keras, net, *, plant=None):
     """The Keras port of ``net`` (same weights); ``plant``: "weight" or "activation"."""
     act = "relu" if plant == "activation" else "tanh"
     # dtypes explicit: after any float64 model in this process, Keras' cached global dtype
-    # policy stays float64 (frameworks.keras_floatx restores floatx, not the policy)
+    # policy stays float64 (loaders.keras_floatx restores floatx, not the policy)
     f32 = {"dtype": "float32"}
     port = keras.Sequential(
         [
@@ -211,7 +211,7 @@ def test_the_convention_follows_the_framework(torch, keras):
 
 
 def test_the_fixture_reports_a_differing_softmax_model(keras):
-    from parity_tests.plugin import check_parity
+    from parity_tests.tools.plugin import check_parity
 
     model, other = _softmax_pair(keras)
     check_parity(model, loss="cce")  # the negative control: itself passes

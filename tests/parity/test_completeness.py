@@ -4,10 +4,11 @@ import itertools
 
 import pytest
 
-from parity_tests import cases, registry
-from parity_tests.completeness import coverage_gaps, exercised, parity_cases, registered
-from parity_tests.harness import compare_case, failing
-from parity_tests.numpy_adapter import NumpyAdapter, NumpyModel
+from parity_tests.cases import matrix as cases
+from parity_tests.cases.completeness import coverage_gaps, exercised, parity_cases, registered
+from parity_tests.frameworks.numpy.adapter import NumpyAdapter, NumpyModel
+from parity_tests.harness import registry
+from parity_tests.harness.parity import compare_case, failing
 from reference_nn import ACTIVATIONS, LAYER_KINDS, LOSSES
 from reference_nn.activations import Identity
 
@@ -54,7 +55,7 @@ def test_a_framework_that_refuses_without_a_reason_is_reported():
     class Refuses(NumpyAdapter):
         name = "refuses"
 
-        def unsupported(self, spec):
+        def refusal(self, spec):
             return "" if spec.loss == "cce" else None  # refuses, but says nothing
 
     registry.register("refuses", Refuses())

@@ -5,9 +5,12 @@ has no reference equivalent is refused in one line."""
 import numpy as np
 import pytest
 
-from parity_tests import from_keras, from_torch, registry
-from parity_tests.cases import Case
-from parity_tests.convert import KERAS_LAYERS, TORCH_MODULES, ConversionError
+from parity_tests import from_keras, from_torch
+from parity_tests.cases.matrix import Case
+from parity_tests.frameworks.keras.converters import CONVERTERS as KERAS_LAYERS
+from parity_tests.frameworks.torch.converters import CONVERTERS as TORCH_MODULES
+from parity_tests.harness import registry
+from parity_tests.tools.convert import ConversionError
 from reference_nn import ACTIVATIONS, LayerSpec, NetworkSpec
 
 pytestmark = pytest.mark.frameworks

@@ -6,16 +6,19 @@ import dataclasses
 import numpy as np
 import pytest
 
-from parity_tests import jax_adapter, jax_layers, keras_mirror, torch_mirror
-from parity_tests.cases import Case, matrix_case
-from parity_tests.divergence import explain_case, first_divergence
-from parity_tests.harness import assert_parity
+from parity_tests.cases.matrix import Case, matrix_case
+from parity_tests.frameworks.jax import adapter as jax_adapter
+from parity_tests.frameworks.jax import layers as jax_layers
+from parity_tests.frameworks.keras import adapter as keras_mirror
+from parity_tests.frameworks.torch import adapter as torch_mirror
+from parity_tests.harness.divergence import explain_case, first_divergence
+from parity_tests.harness.parity import assert_parity
 from reference_nn import LayerSpec, NetworkSpec
 from reference_nn.layers import Dense
 from tests.parity.plants import scale_torch_module
 
 pytestmark = pytest.mark.frameworks
-# the frameworks with a per-layer tracer (parity_tests.divergence.TRACERS) and a planted error
+# the frameworks with a per-layer tracer (parity_tests.harness.divergence.TRACERS) and a planted error
 traced = pytest.mark.parametrize("framework", ["torch", "keras", "jax"], indirect=True)
 
 SPEC = NetworkSpec(
@@ -121,7 +124,7 @@ def test_assert_parity_appends_the_first_divergence(torch, monkeypatch):
 
 def test_explain_never_hides_the_failure(torch, monkeypatch):
     monkeypatch.setattr(
-        "parity_tests.divergence.first_divergence",
+        "parity_tests.harness.divergence.first_divergence",
         lambda *a, **k: (_ for _ in ()).throw(RuntimeError("tracer broke")),
     )
     assert explain_case(CASE, "torch").startswith("first divergence: could not trace")

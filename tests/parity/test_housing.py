@@ -8,7 +8,7 @@ import pytest
 from experiments.housing import run as housing_run
 from experiments.housing.baseline import run_baseline
 from experiments.housing.protocol import make_problem
-from parity_tests.tolerances import TRAJECTORY
+from parity_tests.harness.tolerances import TRAJECTORY
 from reference_nn import epoch_orders
 
 pytestmark = pytest.mark.frameworks

@@ -5,12 +5,13 @@ eager steps, and a planted error in the adapter is caught."""
 import numpy as np
 import pytest
 
-from parity_tests import jax_adapter, optim_jax
-from parity_tests.cases import Case, matrix_case
-from parity_tests.compare import tensor_error
-from parity_tests.harness import compare_case, failing, run_framework
-from parity_tests.optimizer_options import OPTION_VARIANTS
-from parity_tests.tolerances import tolerance
+from parity_tests.cases.matrix import Case, matrix_case
+from parity_tests.cases.optimizer_options import OPTION_VARIANTS
+from parity_tests.frameworks.jax import adapter as jax_adapter
+from parity_tests.frameworks.jax import optimizers as optim_jax
+from parity_tests.harness.compare import tensor_error
+from parity_tests.harness.parity import compare_case, failing, run_framework
+from parity_tests.harness.tolerances import tolerance
 from reference_nn import LayerSpec, NetworkSpec, get_optimizer
 
 pytestmark = pytest.mark.frameworks

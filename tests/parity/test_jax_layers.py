@@ -1,4 +1,4 @@
-"""The JAX layer table's own claims (``parity_tests/jax_layers.py``): every layer kind runs, the
+"""The JAX layer table's own claims (``parity_tests/frameworks/jax/layers.py``): every layer kind runs, the
 compiled scan carries batch norm's running statistics and replays the reference's dropout
 masks in step order, compiling ahead of time draws nothing, and planted errors in the JAX
 entries (padding, masks, running statistics, the leaky ReLU tie) are caught by the parity
@@ -9,11 +9,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from parity_tests import jax_adapter, jax_layers, registry
-from parity_tests.cases import LAYER_VARIANTS, Case, layer_case
-from parity_tests.compare import tensor_error
-from parity_tests.harness import compare_case, failing
-from parity_tests.tolerances import layer_tolerance
+from parity_tests.cases.matrix import LAYER_VARIANTS, Case, layer_case
+from parity_tests.frameworks.jax import adapter as jax_adapter
+from parity_tests.frameworks.jax import layers as jax_layers
+from parity_tests.harness import registry
+from parity_tests.harness.compare import tensor_error
+from parity_tests.harness.parity import compare_case, failing
+from parity_tests.harness.tolerances import layer_tolerance
 from reference_nn import LayerSpec, NetworkSpec
 
 pytestmark = pytest.mark.frameworks
@@ -23,7 +25,7 @@ def test_every_layer_variant_runs_in_jax(jax):
     refused = {
         name: reason
         for name in LAYER_VARIANTS
-        if (reason := registry.get("jax").unsupported(layer_case(name, "float64").spec))
+        if (reason := registry.get("jax").refusal(layer_case(name, "float64").spec))
     }
     assert refused == {}
 
@@ -33,9 +35,9 @@ def test_an_entry_that_cannot_compute_refuses_with_its_reason(jax, monkeypatch):
     refuses = dataclasses.replace(entry, unsupported=lambda config: "no GRU today")
     monkeypatch.setitem(jax_layers.LAYERS, "gru", refuses)
     spec = layer_case("gru-reset_after-last", "float64").spec
-    assert registry.get("jax").unsupported(spec) == "no GRU today"
+    assert registry.get("jax").refusal(spec) == "no GRU today"
     monkeypatch.delitem(jax_layers.LAYERS, "gru")
-    assert registry.get("jax").unsupported(spec) == "layer kind(s) gru"
+    assert registry.get("jax").refusal(spec) == "layer kind(s) gru"
 
 
 def test_tf_padding_puts_the_odd_row_after():

@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 import pytest
 
-from parity_tests import frameworks
-from parity_tests.cases import SATURATED_LOSSES, Case, saturated_cases
-from parity_tests.compare import failures, tensor_error
-from parity_tests.harness import assert_parity, compare_case
+from parity_tests.cases.matrix import SATURATED_LOSSES, Case, saturated_cases
+from parity_tests.harness import loaders
+from parity_tests.harness.compare import failures, tensor_error
+from parity_tests.harness.parity import assert_parity, compare_case
 from reference_nn import LayerSpec, NetworkSpec, ShapeError, get_activation, get_loss
 
 pytestmark = pytest.mark.frameworks
@@ -61,7 +61,7 @@ def test_keras_adam_betas_as_python_floats_are_rounded_in_the_bias_correction(ke
 
 
 def test_keras_leaky_relu_slope_is_a_float32_attribute(keras):
-    with frameworks.keras_floatx("float64"):
+    with loaders.keras_floatx("float64"):
         z = np.linspace(-3, 3, 13).reshape(1, -1)
         out = np.asarray(keras.activations.leaky_relu(z, negative_slope=0.2))
     exact = get_activation("leaky_relu", alpha=0.2).forward(z)
@@ -87,7 +87,7 @@ def test_epsilon_placement_each_convention_matches_its_framework(optimizer, torc
 def test_bce_clipping_keras_vs_torch_log_clamp(torch, keras):
     p = np.array([[0.0, 1e-9, 0.3, 1.0 - 1e-12, 1.0]])
     y = np.array([[1.0, 1.0, 0.0, 0.0, 0.0]])
-    with frameworks.keras_floatx("float64"):
+    with loaders.keras_floatx("float64"):
         keras_value = float(keras.losses.BinaryCrossentropy()(y, p))  # probabilities as given
     torch_value = float(torch.nn.BCELoss()(torch.from_numpy(p), torch.from_numpy(y)))
     ref_keras = float(get_loss("bce", clip="keras").value(p, y))
@@ -105,7 +105,7 @@ def test_keras_turns_a_sigmoid_output_back_into_logits(keras):
     )
     params = {"0.W": np.array([[30.0], [10.0]]), "0.b": np.array([5.0])}
     X, y = np.array([[1.0, 1.0], [0.2, 0.1]]), np.array([[0.0], [1.0]])
-    from parity_tests.keras_mirror import KerasModel
+    from parity_tests.frameworks.keras.adapter import KerasModel
 
     mirror = KerasModel(spec, params)
     _, loss = mirror.output_and_loss(X, y)
@@ -127,7 +127,7 @@ def _softmax_model(keras, dtype, W, b):
 
 def _keras_cce(keras, model, X, y):
     """Keras' own CategoricalCrossentropy on the model's softmax output, and dL/dW."""
-    tf = frameworks.tensorflow()
+    tf = loaders.tensorflow()
     dtype = model.layers[0].kernel.dtype
     with tf.GradientTape() as tape:
         loss = keras.losses.CategoricalCrossentropy(dtype=dtype)(y.astype(dtype), model(X))
@@ -153,7 +153,7 @@ def test_keras_on_tensorflow_reads_the_logits_behind_a_softmax_output(keras):
     # computes it from the logits; the clipping convention says 1e-7 with a zero gradient.
     W, b = np.array([[10.0, -5.0, 0.0], [4.0, 1.0, -3.0]]), np.array([0.5, 0.0, -0.5])
     X, y = np.array([[1.0, 1.0]]), np.array([[1.0, 0.0, 0.0]])
-    with frameworks.keras_floatx("float64"):
+    with loaders.keras_floatx("float64"):
         keras_loss, keras_dW = _keras_cce(keras, _softmax_model(keras, "float64", W, b), X, y)
     logits_loss, logits_dW = _reference_cce("logits", "float64", W, b, X, y)
     clipped_loss, clipped_dW = _reference_cce("keras", "float64", W, b, X, y)
@@ -172,7 +172,7 @@ def test_keras_on_tensorflow_a_saturated_softmax_batch_in_float32(keras):
     X = rng.normal(size=(8, 2))
     scores = X @ W
     y = np.eye(3)[np.argmin(scores, axis=1)]  # each row's least likely class
-    with frameworks.keras_floatx("float32"):
+    with loaders.keras_floatx("float32"):
         keras_loss, keras_dW = _keras_cce(keras, _softmax_model(keras, "float32", W, b), X, y)
     logits_loss, logits_dW = _reference_cce("logits", "float32", W, b, X, y)
     clipped_loss, _ = _reference_cce("keras", "float32", W, b, X, y)
@@ -184,16 +184,16 @@ def test_keras_on_tensorflow_a_saturated_softmax_batch_in_float32(keras):
 
 
 def test_keras_on_tensorflow_is_refused_the_clipping_conventions_for_such_outputs(keras):
-    from parity_tests import registry
+    from parity_tests.harness import registry
 
     adapter = registry.get("keras")
     for loss, key, out in (("cce", "convention", "softmax"), ("bce", "clip", "sigmoid")):
         spec = NetworkSpec(2, (LayerSpec.dense(3, out),), loss=loss)
         clipped = spec.with_changes(loss_options={key: "keras"})
-        reason = adapter.unsupported(clipped)
+        reason = adapter.refusal(clipped)
         assert reason and f"reads the logits behind a {out} output layer" in reason
-        assert adapter.unsupported(spec.with_changes(loss_options={key: "logits"})) is None
-        assert adapter.unsupported(spec) is None  # the plain formula: equal unless saturated
+        assert adapter.refusal(spec.with_changes(loss_options={key: "logits"})) is None
+        assert adapter.refusal(spec) is None  # the plain formula: equal unless saturated
 
 
 # ---------------------------------------------------------------- saturated outputs
@@ -236,7 +236,7 @@ def test_a_saturated_output_parts_the_conventions(keras):
 def test_mse_with_several_outputs_is_the_mean_over_all_elements_in_both(torch, keras):
     rng = np.random.default_rng(0)
     p, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
-    with frameworks.keras_floatx("float64"):
+    with loaders.keras_floatx("float64"):
         keras_value = float(keras.losses.MeanSquaredError()(y, p))
     torch_value = float(torch.nn.MSELoss()(torch.from_numpy(p), torch.from_numpy(y)))
     total = float(np.sum((p - y) ** 2))
@@ -255,7 +255,7 @@ def test_flat_targets_broadcast_in_torch_and_are_refused_by_the_reference(torch,
         torch_value = float(torch.nn.MSELoss()(torch.from_numpy(p), torch.from_numpy(y)))
     assert torch_value == pytest.approx(float(np.mean((p - y) ** 2)))  # the (N, N) mean
     assert abs(torch_value - correct) > 0.1
-    with frameworks.keras_floatx("float64"):
+    with loaders.keras_floatx("float64"):
         keras_value = float(keras.losses.MeanSquaredError()(y, p))
     assert keras_value == pytest.approx(correct, rel=1e-15)  # Keras squeezes the extra axis
     with pytest.raises(ShapeError, match="reshape"):

@@ -8,10 +8,10 @@ batchnorm momentum, epsilon and running variance . layernorm epsilon."""
 import numpy as np
 import pytest
 
-from parity_tests.cases import Case
-from parity_tests.compare import tensor_error
-from parity_tests.harness import compare_case, failing
-from parity_tests.tolerances import tolerance
+from parity_tests.cases.matrix import Case
+from parity_tests.harness.compare import tensor_error
+from parity_tests.harness.parity import compare_case, failing
+from parity_tests.harness.tolerances import tolerance
 from reference_nn import LayerSpec, NetworkSpec
 from reference_nn.layers import BatchNorm, Conv2D, Flatten, LayerNorm
 
@@ -35,7 +35,7 @@ def _err(a, b):
 
 # ---------------------------------------------------------------- weight layout
 def test_conv_kernel_layout_is_hwio_in_keras_and_oihw_in_torch(torch, keras):
-    from parity_tests.torch_layers import _kernel_from_torch, _kernel_to_torch
+    from parity_tests.frameworks.torch.layers import _kernel_from_torch, _kernel_to_torch
 
     ref = _conv(kernel_size=[3, 2])
     W, b = ref.params["W"], ref.params["b"]
@@ -72,7 +72,7 @@ def test_same_padding_puts_the_extra_row_bottom_right_as_tensorflow(torch, keras
     k.kernel.assign(ref.params["W"])
     k.bias.assign(ref.params["b"])
     assert _err(k(X).numpy(), want) < TOL
-    from parity_tests.torch_layers import _kernel_to_torch
+    from parity_tests.frameworks.torch.layers import _kernel_to_torch
 
     F = torch.nn.functional
     x = torch.from_numpy(X).permute(0, 3, 1, 2)
@@ -103,7 +103,8 @@ def test_flatten_order_differs_between_nhwc_and_nchw(torch):
 def test_flatten_order_matters_to_the_parity_case(torch, monkeypatch):
     """The adapter with torch's native NCHW flatten fails the conv -> flatten -> dense case,
     naming the output and the dense weights' gradient."""
-    from parity_tests import cases, torch_layers
+    from parity_tests.cases import matrix as cases
+    from parity_tests.frameworks.torch import layers as torch_layers
 
     def nchw_flatten(torch_, options, input_shape, dtype):
         class NCHWFlatten(torch_.nn.Module):
@@ -122,7 +123,7 @@ def test_flatten_order_matters_to_the_parity_case(torch, monkeypatch):
 
 
 def _same_pair():
-    from parity_tests.torch_layers import _same
+    from parity_tests.frameworks.torch.layers import _same
 
     return _same, _same
 
@@ -185,7 +186,7 @@ def test_keras_own_layer_is_the_keras_convention_and_torch_runs_through_a_subcla
     convention fails against it on both running statistics).  A torch-convention network runs
     in Keras through the adapter's subclass, which keeps Keras' normalisation and gradient and
     replaces only the running-statistics update."""
-    from parity_tests import registry
+    from parity_tests.harness import registry
 
     keras_case = _bn_case("keras", 1e-3)
     assert failing(compare_case(keras_case, "keras")) == set()

@@ -6,8 +6,8 @@ convention slip only the framework can notice."""
 import numpy as np
 import pytest
 
-from parity_tests.cases import Case
-from parity_tests.harness import compare_case, failing
+from parity_tests.cases.matrix import Case
+from parity_tests.harness.parity import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
 from reference_nn.layers import (
     AvgPool2D,

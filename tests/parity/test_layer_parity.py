@@ -7,13 +7,13 @@ behave differently in inference (batchnorm, dropout), the inference output after
 import numpy as np
 import pytest
 
-from parity_tests import registry
-from parity_tests.adapter import run
-from parity_tests.cases import Case, layer_case, layer_cases, random_layer_case
-from parity_tests.compare import tensor_error
-from parity_tests.completeness import N_RANDOM_LAYERS
-from parity_tests.harness import compare_case
-from parity_tests.tolerances import layer_tolerance
+from parity_tests.cases.completeness import N_RANDOM_LAYERS
+from parity_tests.cases.matrix import Case, layer_case, layer_cases, random_layer_case
+from parity_tests.harness import registry
+from parity_tests.harness.compare import tensor_error
+from parity_tests.harness.parity import compare_case
+from parity_tests.harness.protocol import run
+from parity_tests.harness.tolerances import layer_tolerance
 from reference_nn.layers import BatchNorm
 
 pytestmark = pytest.mark.frameworks

@@ -4,9 +4,9 @@ A parity check that would pass with these bugs in place would be worth nothing."
 import numpy as np
 import pytest
 
-from parity_tests.cases import Case
-from parity_tests.harness import compare_case, failing
-from parity_tests.torch_mirror import TorchModel
+from parity_tests.cases.matrix import Case
+from parity_tests.frameworks.torch.adapter import TorchModel
+from parity_tests.harness.parity import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
 from reference_nn import losses as losses_module
 from reference_nn.activations import Tanh
@@ -92,7 +92,7 @@ def test_wrong_optimizer_constant_is_caught(fw):
 
 
 def test_dtype_and_shape_mismatches_are_errors_not_passes():
-    from parity_tests.compare import tensor_error
+    from parity_tests.harness.compare import tensor_error
 
     with pytest.raises(ValueError, match="dtype mismatch"):
         tensor_error(np.zeros(3), np.zeros(3, np.float32))

@@ -1,19 +1,21 @@
 """Every optimizer option against every framework that has it: each variant of
 ``OPTION_VARIANTS`` x float64/float32 x framework, forward, loss, gradients and weights after 1
-and 20 steps, within the tolerances of ``parity_tests/tolerances.py``."""
+and 20 steps, within the tolerances of ``parity_tests/harness/tolerances.py``."""
 
 import pytest
 
-from parity_tests import optim_jax, optim_keras, optim_torch
-from parity_tests.compare import compare_runs, failures
-from parity_tests.harness import compare_case, run_framework
-from parity_tests.optimizer_options import (
+from parity_tests.cases.optimizer_options import (
     OPTION_VARIANTS,
     accepted_options,
     non_default_options,
     option_case,
     support_table,
 )
+from parity_tests.frameworks.jax import optimizers as optim_jax
+from parity_tests.frameworks.keras import optimizers as optim_keras
+from parity_tests.frameworks.torch import optimizers as optim_torch
+from parity_tests.harness.compare import compare_runs, failures
+from parity_tests.harness.parity import compare_case, run_framework
 from reference_nn import OPTIMIZERS
 
 pytestmark = pytest.mark.frameworks

@@ -5,9 +5,11 @@ import json
 
 import pytest
 
-from parity_tests import registry, report, torch_mirror
-from parity_tests.cases import matrix_case
-from parity_tests.referee import closest, referee_errors, referee_markdown
+from parity_tests.cases.matrix import matrix_case
+from parity_tests.frameworks.torch import adapter as torch_mirror
+from parity_tests.harness import registry
+from parity_tests.tools import report
+from parity_tests.tools.referee import closest, referee_errors, referee_markdown
 
 pytestmark = pytest.mark.frameworks
 
@@ -61,7 +63,7 @@ def test_the_section_counts_who_is_closest():
 def one_case_per_layer_kind(framework: str) -> list:
     """Float32 cases that ``framework`` runs, together holding every layer kind it runs
     (greedy: the case with the most kinds not yet held, first by name on a tie)."""
-    from parity_tests.cases import layer_cases
+    from parity_tests.cases.matrix import layer_cases
 
     runs = [c for c in layer_cases() if c.spec.dtype == "float32" and not c.frameworks()[framework]]
     runs.append(matrix_case("tanh", "mse", "sgd", "float32"))  # dense, which every one runs
@@ -96,7 +98,7 @@ def test_one_case_per_layer_kind_against_the_referee(framework, name, monkeypatc
 
 
 def test_the_cases_hold_every_layer_kind_each_framework_runs():
-    from parity_tests.cases import layer_cases
+    from parity_tests.cases.matrix import layer_cases
 
     for fw in registry.names(include_reference=False):
         runs = [c for c in layer_cases() if not c.frameworks()[fw]]
@@ -109,8 +111,8 @@ def test_the_cases_hold_every_layer_kind_each_framework_runs():
 def test_a_zero_gradient_measured_alone_is_an_error_of_one(monkeypatch):
     """The control for the bound above: attention's key-bias gradient measured against its
     own norm (the referee without its floor) makes the reference's own float32 run ~1 off."""
-    from parity_tests import referee
-    from parity_tests.cases import layer_case
+    from parity_tests.cases.matrix import layer_case
+    from parity_tests.tools import referee
 
     only = {k: v for k, v in registry.FRAMEWORKS.items() if k == "numpy"}
     monkeypatch.setattr(registry, "FRAMEWORKS", only)

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from parity_tests import report
-from parity_tests.cases import matrix_case
-from parity_tests.tolerances import TOLERANCES
+from parity_tests.cases.matrix import matrix_case
+from parity_tests.harness.tolerances import TOLERANCES
+from parity_tests.tools import report
 
 pytestmark = pytest.mark.frameworks
 
@@ -32,10 +32,10 @@ def test_the_other_backends_run_in_their_processes():
     their comparisons and versions come back to this process."""
     import importlib.util
 
-    from parity_tests import frameworks, registry
+    from parity_tests.harness import loaders, registry
 
     missing = [m for m in ("keras", "jax", "torch") if importlib.util.find_spec(m) is None]
-    if missing and not frameworks.frameworks_required():
+    if missing and not loaders.frameworks_required():
         pytest.skip(f"{', '.join(missing)} not installed")
     others = [n for n in registry.names() if registry.process_backend(n)]
     assert others, "this process runs every Keras backend: nothing to run elsewhere"
@@ -56,7 +56,7 @@ def test_report_counts_a_planted_failure(tmp_path, torch, monkeypatch):
 def test_explain_names_where_a_planted_error_first_parts(torch, monkeypatch):
     """--explain: a reference whose tanh derivative is 1% off fails against torch, and the
     report says where: step 1, layer 0 (the tanh layer), in the backward pass."""
-    from parity_tests.harness import compare_case
+    from parity_tests.harness.parity import compare_case
     from reference_nn.activations import Tanh
 
     case = matrix_case("tanh", "mse", "sgd", "float64")
@@ -75,7 +75,7 @@ def test_explain_names_where_a_planted_error_first_parts(torch, monkeypatch):
 
 
 def _reference_only(monkeypatch, *also: str) -> None:
-    from parity_tests import registry
+    from parity_tests.harness import registry
 
     keep = {k: v for k, v in registry.FRAMEWORKS.items() if k in ("numpy", *also)}
     monkeypatch.setattr(registry, "FRAMEWORKS", keep)

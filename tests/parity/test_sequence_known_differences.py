@@ -10,9 +10,9 @@ Keras' attention scale cast through float32 on TensorFlow."""
 import numpy as np
 import pytest
 
-from parity_tests.compare import tensor_error
-from parity_tests.frameworks import keras_floatx
-from parity_tests.tolerances import tolerance
+from parity_tests.harness.compare import tensor_error
+from parity_tests.harness.loaders import keras_floatx
+from parity_tests.harness.tolerances import tolerance
 from reference_nn.layers import GRU, LSTM, Attention, SimpleRNN
 
 pytestmark = pytest.mark.frameworks
@@ -57,7 +57,7 @@ def test_torchs_own_modules_match_the_reference_through_the_adapters_translation
     """torch's nn.RNN / nn.LSTM / nn.GRU, loaded through the adapter's translation (transpose
     to (G*H, D), torch's gate order), compute the reference's output: the adapter's module
     runs the same kernels (torch.rnn_tanh / lstm / gru) on the same numbers."""
-    from parity_tests.torch_layers import _rnn_to_torch
+    from parity_tests.frameworks.torch.layers import _rnn_to_torch
 
     options = {"reset_after": True} if kind == "gru" else {"convention": "torch"}
     layer = _recurrent(kind, return_sequences=True, **options)
@@ -98,7 +98,7 @@ def test_two_biases_give_the_forward_of_their_sum_but_train_differently(torch):
     """torch keeps b_ih and b_hh; Keras one bias.  b = (b1, b2) computes what b1 + b2 does, but
     each row receives the whole bias gradient (torch's autograd shows it), so one SGD step
     moves the sum twice as far and the two networks part."""
-    from parity_tests.torch_layers import _rnn_from_torch, _rnn_to_torch
+    from parity_tests.frameworks.torch.layers import _rnn_from_torch, _rnn_to_torch
 
     two = _recurrent("lstm", convention="torch")
     one = LSTM((5, 2), units=3, convention="keras")
@@ -152,7 +152,7 @@ def test_reset_after_true_and_false_are_different_functions_and_keras_computes_e
 
 # ---------------------------------------------------------------- what each returns
 def test_torch_returns_every_step_and_h_n_keras_the_last_step_unless_asked(torch, keras):
-    from parity_tests.torch_layers import _rnn_to_torch
+    from parity_tests.frameworks.torch.layers import _rnn_to_torch
 
     seq = _recurrent("lstm", convention="torch", return_sequences=True)
     last = LSTM((5, 2), units=3, convention="torch", return_sequences=False)
@@ -176,7 +176,7 @@ def _attention(heads=2, key_dim=2, causal=True):
 def test_torch_packs_q_k_v_into_one_in_proj_weight(torch):
     """nn.MultiheadAttention holds ``in_proj_weight (3E, D)``: Wq, Wk, Wv each transposed to
     (E, D) with the heads' rows head-major, stacked; ``torch_in_proj`` builds it."""
-    from parity_tests.torch_layers import torch_in_proj
+    from parity_tests.frameworks.torch.layers import torch_in_proj
 
     layer = _attention()
     p = layer.params
@@ -204,7 +204,7 @@ def test_keras_attention_scale_goes_through_float32_on_tensorflow(keras):
     which makes a float32 tensor first.  In float64, scores are off by that rounding: key_dim
     3 gives ~1e-8, key_dim 4 (scale 1/2, exact in float32) nothing.  The adapter passes the
     scale as a NumPy float64 and matches the reference."""
-    from parity_tests.keras_layers import _self_attention
+    from parity_tests.frameworks.keras.layers import _self_attention
 
     errors = {}
     with keras_floatx("float64"):

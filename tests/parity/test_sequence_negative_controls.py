@@ -123,7 +123,7 @@ def test_a_two_bias_gradient_split_between_the_rows_is_caught(torch, monkeypatch
 def test_the_first_divergence_names_the_recurrent_layers_backward(framework, monkeypatch):
     """The divergence locator on a sequence network: a dropped carry is a backward error of
     layer 0 at step 1 (its incoming gradient agrees; its weight gradients do not)."""
-    from parity_tests.divergence import explain_case
+    from parity_tests.harness.divergence import explain_case
 
     plant_missing_carry(monkeypatch)
     message = explain_case(LSTM_CASE, framework)

@@ -1,4 +1,4 @@
-"""Compiled functions shared across models (:mod:`parity_tests.shared_compiled`): models of
+"""Compiled functions shared across models (:mod:`parity_tests.frameworks.common.shared_compiled`): models of
 one structure share, models of another do not, and a shared compilation never hides a
 planted error nor outlives it."""
 
@@ -6,9 +6,12 @@ import dataclasses
 
 import pytest
 
-from parity_tests import jax_adapter, keras_mirror, optim_jax, registry
-from parity_tests.cases import BN_KERAS, Case, matrix_case
-from parity_tests.harness import compare_case, failing
+from parity_tests.cases.matrix import BN_KERAS, Case, matrix_case
+from parity_tests.frameworks.jax import adapter as jax_adapter
+from parity_tests.frameworks.jax import optimizers as optim_jax
+from parity_tests.frameworks.keras import adapter as keras_mirror
+from parity_tests.harness import registry
+from parity_tests.harness.parity import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
 
 pytestmark = pytest.mark.frameworks

@@ -1,6 +1,6 @@
 """The worked examples in PyTorch and Keras, from the same weights as the NumPy reference.
 
-* gradients and one step: the parity harness itself (``parity_tests.harness.compare_on``)
+* gradients and one step: the parity harness itself (``parity_tests.harness.parity.compare_on``)
   with the example's full batch;
 * the published figures, reproduced in each framework;
 * the whole runs -- xor_3_4_1's 10,000 and fixed_2_3_2's 50,001 steps in full -- compared
@@ -19,10 +19,10 @@ import pytest
 
 from experiments.worked_examples import EXAMPLES, get_example, mismatches, reproduce, run
 from experiments.worked_examples.compare import compare_trajectories
-from parity_tests import registry
-from parity_tests.compare import failures, tensor_error
-from parity_tests.harness import compare_on, failing
-from parity_tests.tolerances import tolerance
+from parity_tests.harness import registry
+from parity_tests.harness.compare import failures, tensor_error
+from parity_tests.harness.parity import compare_on, failing
+from parity_tests.harness.tolerances import tolerance
 
 pytestmark = pytest.mark.frameworks
 
@@ -44,7 +44,7 @@ def one_step(name: str, framework: str, example=None):
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_forward_gradients_and_one_step_agree(name, fw):
-    reason = registry.get(fw).unsupported(get_example(name).spec)
+    reason = registry.get(fw).refusal(get_example(name).spec)
     if reason:  # declared, with its reason (the completeness test holds every adapter to it)
         pytest.skip(f"{fw} does not run {name}: {reason}")
     comparisons = one_step(name, fw)

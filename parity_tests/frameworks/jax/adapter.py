@@ -1,0 +1,395 @@
+"""The JAX adapter: a spec as pure ``jax.numpy`` functions, gradients by ``jax.grad``, the
+optimizers of :mod:`.optim_jax` (optax where it computes exactly the formulation).
+
+Layouts: the reference's (``W`` is ``(n_in, n_out)``, tensors channels-last); each layer kind
+is one entry of ``LAYERS`` in :mod:`.jax_layers`, and every kind of the reference has one
+(dense, conv1d, conv2d, maxpool2d, avgpool2d, flatten, batchnorm in both conventions,
+layernorm, dropout, embedding, simple_rnn, lstm, gru with either reset placement, attention).
+A spec is refused (``unsupported``, with the reason) only for a layer kind without an entry,
+an entry's own reason, an activation or an optimizer formulation JAX has no equivalent of.
+Losses are written out in ``jax.numpy`` from each loss's
+definition (elementwise value, summed, divided by the reduction's divisor), with every option
+of the reference: Keras's clipping, torch's log clamp at -100, Keras's renormalisation.
+
+State and host inputs.  Batch norm's running statistics are non-trainable state: the model
+carries them beside the parameters (``state()``), passes them into every step and takes the
+updated values out of the ``jax.grad`` pass as auxiliary output (a training call moves them,
+``forward_backward`` too, as in the reference and torch).  Dropout masks are the reference's
+(same seed, one draw per training call), drawn on the host before each call and passed in as
+arguments, so a step still compiles, and the compiled scan takes every step's masks drawn in
+step order up front (the masks the eager steps would draw).  ``predict`` runs in inference
+mode: running statistics, no dropout.
+
+float64: JAX makes 64-bit arrays only with ``jax_enable_x64``; :func:`loaders.jax`
+enables it once, when the adapter loads, before any array exists.  That is safe for float32
+runs and for every other test in the process: every array here is created with an explicit
+dtype (inputs and parameters come from NumPy arrays of the spec's dtype, optimizer state is
+``zeros_like`` of the parameters), Python constants are weakly typed (``0.9 * v`` stays
+float32), and no other framework reads the flag.  ``tests/parity/test_jax.py`` checks that a
+float32 run stays float32 throughout.
+
+One training call (``forward_backward``, a step) runs two ``jax.jit``-compiled functions: the
+loss's value and gradient (``jax.value_and_grad`` of :meth:`JaxModel.objective`), then the
+optimizer's update.  Each is compiled once per process and shape for what it depends on, and
+shared by every model of that structure (:mod:`.shared_compiled`): the gradient by the spec
+less its optimizer, the update by the optimizer formulation and its options.  The matrix's
+1,008 JAX cases (7 activations x 8 losses x 9 formulations x 2 dtypes on one 3-5-3 network)
+share 112 gradients and 18 updates: 0.055 s a case, against 0.16 s op by op with every
+primitive's executable already cached and 0.48 s compiling each case's step whole (measured
+2026-12-02, quiet 2-core machine).  A network of new shapes (a random architecture, a layer
+case) compiles its own.  ``train`` from
+``COMPILE_FROM_STEPS`` steps is one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered
+batches (the housing epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001
+steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from parity_tests.frameworks.common.shared_compiled import SharedCompiled, spec_less_optimizer
+from parity_tests.frameworks.jax.layers import ACTIVATION_NAMES, LAYERS
+from parity_tests.harness import loaders
+from parity_tests.harness.protocol import Adapter, Array, Batches, Model, Params
+from reference_nn import NetworkSpec, get_loss
+from reference_nn import losses as ref_losses
+
+COMPILE_FROM_STEPS = 200
+
+# jax.jit-compiled functions by what they depend on (see JaxModel._shared)
+_SHARED = SharedCompiled(
+    (__name__, "parity_tests.frameworks.jax.layers", "parity_tests.frameworks.jax.optimizers"),
+    lambda: LAYERS.values(),
+)
+
+
+def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
+    """``(p, y) -> loss`` in ``jax.numpy``, for the spec's loss and options."""
+    jnp = loaders.jax().numpy
+    nn = loaders.jax().nn
+    loss = get_loss(spec.loss, **spec.loss_options)
+
+    def reduce(elementwise: Any, y: Any) -> Any:
+        divisor = {"mean": y.size, "batch_mean": y.shape[0]}.get(loss.reduction, 1)
+        return jnp.sum(elementwise) / divisor
+
+    if isinstance(loss, ref_losses.SquaredError):
+        return lambda p, y: reduce(loss.scale * (p - y) * (p - y), y)
+    if isinstance(loss, ref_losses.BinaryCrossEntropy):
+
+        def bce(p: Any, y: Any) -> Any:
+            if loss.clip == "keras":
+                p = jnp.clip(p, loss.epsilon, 1.0 - loss.epsilon)
+            log_p, log_1mp = jnp.log(p), jnp.log(1.0 - p)
+            if loss.clip == "torch":
+                log_p, log_1mp = jnp.maximum(log_p, -100.0), jnp.maximum(log_1mp, -100.0)
+            return reduce(-(y * log_p + (1.0 - y) * log_1mp), y)
+
+        return bce
+    if isinstance(loss, ref_losses.BinaryCrossEntropyWithLogits):
+        # softplus(s) - s y: jax.nn.softplus is max(s, 0) + log1p(exp(-|s|)) with the exact
+        # derivative sigmoid(s).  Written out with jnp.maximum, autodiff gives the tie s = 0
+        # (a relu network's all-zero hidden layer) a derivative of 0 instead of 1/2: the
+        # parity matrix caught it (relu-bce_logits, 1.b off by 1/(2 N K)).
+        return lambda s, y: reduce(nn.softplus(s) - s * y, y)
+    if isinstance(loss, ref_losses.CategoricalCrossEntropy):
+
+        def cce(p: Any, y: Any) -> Any:
+            if loss.convention == "keras":
+                p = p / jnp.sum(p, axis=-1, keepdims=True)
+                p = jnp.clip(p, loss.epsilon, 1.0 - loss.epsilon)
+            return reduce(-y * jnp.log(p), y)
+
+        return cce
+    if isinstance(loss, ref_losses.CategoricalCrossEntropyWithLogits):
+        return lambda s, y: reduce(-y * nn.log_softmax(s, axis=-1), y)
+    raise ValueError(f"the JAX adapter has no loss {spec.loss!r}")
+
+
+class JaxModel(Model):
+    """The network, loss and optimizer of ``spec`` as JAX functions, starting from ``params``."""
+
+    def __init__(self, spec: NetworkSpec, params: Params, *, prefer_optax: bool = True) -> None:
+        from parity_tests.frameworks.jax import optimizers as optim_jax
+
+        self.prefer_optax = prefer_optax
+        self._compiled_by_what: dict[str, Any] = {}  # this model's lookups in _SHARED
+        self.jax = loaders.jax()
+        self.jnp = self.jax.numpy
+        self.spec, self.dtype = spec, spec.np_dtype
+        self.layers = [
+            (lay.kind, LAYERS[lay.kind].configure(ref))
+            for lay, ref in zip(spec.layers, spec.build_layers(), strict=True)
+        ]
+        self.names = spec.parameter_names()
+        self.weights = set(spec.build_network().weight_names())
+        self.loss_fn = _loss_fn(spec)
+        self.optimizer = optim_jax.build(
+            spec.optimizer, spec.build_optimizer().options(), prefer_optax=prefer_optax
+        )
+        # non-trainable state by reference name ("1.running_mean"), carried beside the
+        # parameters; host inputs (dropout masks) drawn per training call, by layer index
+        self.state_ = {
+            f"{i}.{name}": self._to_device(value)
+            for i, (kind, config) in enumerate(self.layers)
+            for name, value in LAYERS[kind].state_init(config).items()
+        }
+        self.host_inputs = {
+            i: LAYERS[kind].host_input(config)  # type: ignore[misc]
+            for i, (kind, config) in enumerate(self.layers)
+            if LAYERS[kind].host_input is not None
+        }
+        self.set_parameters(params)
+        self._compiled: Any = None
+
+    # ------------------------------------------------------------------ parameters
+    def set_parameters(self, params: Params) -> None:
+        self.params = {
+            name: self._to_device(self._layer(name).to_jax(name.split(".", 1)[1], params[name]))
+            for name in self.names
+        }
+        self.opt_state = self._shared("optimizer.init")(self.params)
+
+    def parameters(self) -> Params:
+        return {
+            name: self._layer(name).from_jax(name.split(".", 1)[1], np.asarray(value))
+            for name, value in self.params.items()
+        }
+
+    def state(self) -> Params:
+        """Batch norm's running statistics by reference name (the reference's layout)."""
+        return {name: np.array(value) for name, value in self.state_.items()}
+
+    def _to_device(self, a: Array) -> Any:
+        """A host array as a JAX array: ``jax.device_put`` compiles nothing, where
+        ``jnp.asarray`` and ``jnp.zeros_like`` compile a small program for every new shape
+        (~20-40 ms each: 14 of them in a random architecture's case, 2026-12-02)."""
+        return self.jax.device_put(np.asarray(a))
+
+    def _layer(self, name: str) -> Any:
+        return LAYERS[self.layers[int(name.split(".", 1)[0])][0]]
+
+    # ------------------------------------------------------------------ host inputs
+    def _host(self, batch: int, draw: bool = True) -> dict[str, Array]:
+        """Every host input for one training call on ``batch`` samples, by network name
+        ("2.mask"): the next draw of each layer's source, or (``draw=False``) zeros of the
+        same shapes, nothing drawn."""
+        return {
+            f"{i}.{name}": value
+            for i, source in self.host_inputs.items()
+            for name, value in (source.draw(batch) if draw else source.like(batch)).items()
+        }
+
+    def _host_steps(self, steps: int, batch: int, draw: bool = True) -> dict[str, Array]:
+        """The host inputs of ``steps`` training calls in order, stacked: ``(steps, ...)``."""
+        calls = [self._host(batch, draw) for _ in range(steps)]
+        return {name: np.stack([c[name] for c in calls]) for name in (calls[0] if calls else {})}
+
+    # ------------------------------------------------------------------ passes
+    def forward(
+        self,
+        params: dict[str, Any],
+        state: dict[str, Any],
+        host: dict[str, Any],
+        X: Any,
+        training: bool = True,
+        shifts: Sequence[Any] | None = None,
+        outputs: list[Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The output, and the state after this call (training: the updated running
+        statistics; inference: none, the state is unchanged).  For the per-layer trace
+        (:mod:`.divergence`): ``shifts[i]`` (zeros) is added to layer ``i``'s output, so the
+        gradient with respect to it is ``dL/d(output of layer i)``; ``outputs`` collects each
+        layer's output."""
+        a, new_state = X, {}
+        for i, (kind, config) in enumerate(self.layers):
+            layer = LAYERS[kind]
+            own = {
+                k.split(".", 1)[1]: v
+                for arrays in (params, state, host)
+                for k, v in arrays.items()
+                if k.split(".", 1)[0] == str(i)
+            }
+            if training and layer.state_update is not None:
+                update = layer.state_update(config, own, a)
+                new_state.update({f"{i}.{k}": v for k, v in update.items()})
+            a = layer.apply(config, own, a, training)
+            if shifts is not None:
+                a = a + shifts[i]
+            if outputs is not None:
+                outputs.append(a)
+        return a, new_state
+
+    def objective(
+        self, params: dict[str, Any], state: Any, host: Any, X: Any, y: Any
+    ) -> tuple[Any, Any]:
+        """(loss with the spec's L2 penalty, (output, new state)): what ``jax.grad``
+        differentiates, with respect to ``params`` only."""
+        out, new_state = self.forward(params, state, host, X)
+        loss = self.loss_fn(out, y) + self.penalty(params, X.shape[0])
+        return loss, (out, {**state, **new_state})
+
+    def penalty(self, params: dict[str, Any], batch_size: int) -> Any:
+        """The spec's L2 penalty: keras ``l * sum(W^2)`` or course ``lam / (2m) * sum(W^2)``,
+        weights only (0 without one)."""
+        reg = self.spec.regularizer
+        total: Any = 0.0
+        if reg:
+            c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * batch_size)
+            for name in self.names:
+                if name in self.weights:
+                    total = total + c * self.jnp.sum(params[name] ** 2)
+        return total
+
+    def _value_and_grad(
+        self, params: Any, state: Any, host: Any, X: Any, y: Any
+    ) -> tuple[tuple[Any, Any], Any]:
+        return self.jax.value_and_grad(self.objective, has_aux=True)(params, state, host, X, y)
+
+    def _predict(self, params: Any, state: Any, X: Any) -> Any:
+        return self.forward(params, state, {}, X, training=False)[0]
+
+    def _shared(self, what: str) -> Any:
+        """The process's ``jax.jit`` of this model's method ``what``, shared by every model
+        that computes the same function (:mod:`.shared_compiled`): the gradient and the
+        prediction depend on the configured layers and the spec less its optimizer (loss,
+        regularizer, dtype), the optimizer's ``init`` and ``update`` on its formulation and
+        options.  ``jax.jit`` compiles again only for shapes it has not seen."""
+        compiled = self._compiled_by_what.get(what)
+        if compiled is None:
+            if what.startswith("optimizer."):
+                options = repr(self.spec.build_optimizer().options())
+                structure: tuple[Any, ...] = (self.spec.optimizer, options, self.prefer_optax)
+                fn = getattr(self.optimizer, what.split(".", 1)[1])
+            else:
+                structure = (repr(self.layers), *spec_less_optimizer(self.spec))
+                fn = getattr(self, what)
+            compiled = _SHARED.get(what, structure, lambda: self.jax.jit(fn))
+            self._compiled_by_what[what] = compiled
+        return compiled
+
+    def _gradient(self, X: Array, y: Array) -> tuple[Any, Any, Any, Any]:
+        """Output, loss, gradients and non-trainable state after one training call at the
+        current parameters (its host inputs drawn), compiled (see the module docstring)."""
+        vag = self._shared("_value_and_grad")
+        host = self._host(len(X))
+        (loss, (out, state)), grads = vag(
+            self.params, self.state_, host, self._to_device(X), self._to_device(y)
+        )
+        return out, loss, grads, state
+
+    def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
+        # a training call, as the reference's: running statistics move, a dropout mask is drawn
+        out, loss, grads, self.state_ = self._gradient(X, y)
+        by_name = {
+            name: self._layer(name).from_jax(name.split(".", 1)[1], np.asarray(g))
+            for name, g in grads.items()
+        }
+        return np.array(out), np.asarray(loss), by_name
+
+    def step(self, X: Array, y: Array) -> float:
+        _, loss, grads, self.state_ = self._gradient(X, y)
+        update = self._shared("optimizer.update")
+        self.params, self.opt_state = update(self.params, grads, self.opt_state)
+        return float(loss)
+
+    def predict(self, X: Array) -> Array:
+        """The output in inference mode (running statistics, no dropout); nothing updated."""
+        predict = self._shared("_predict")
+        return np.array(predict(self.params, self.state_, self._to_device(X)))
+
+    # ------------------------------------------------------------------ compiled steps
+    def _step(self, carry: tuple[Any, Any, Any], batch: tuple[Any, ...]) -> tuple[Any, Any]:
+        params, opt_state, state = carry
+        X, y, host = batch
+        (loss, (_, state)), grads = self._value_and_grad(params, state, host, X, y)
+        params, opt_state = self.optimizer.update(params, grads, opt_state)
+        return (params, opt_state, state), loss
+
+    def _scan(
+        self, params: Any, opt_state: Any, state: Any, Xb: Any, Yb: Any, Hb: Any
+    ) -> tuple[Any, Any, Any, Any]:
+        (params, opt_state, state), losses = self.jax.lax.scan(
+            self._step, (params, opt_state, state), (Xb, Yb, Hb)
+        )
+        return params, opt_state, state, losses
+
+    def _scan_arguments(self, X: Array, y: Array, batches: Batches, draw: bool) -> tuple:
+        """The scan's arguments: the gathered batches and every step's host inputs (drawn in
+        step order, as the eager steps would draw them; zeros with ``draw=False``)."""
+        Hb = self._host_steps(len(batches), batches.shape[1], draw)
+        return (
+            self.params,
+            self.opt_state,
+            self.state_,
+            self._to_device(X[batches]),
+            self._to_device(y[batches]),
+            Hb,
+        )
+
+    def _run_compiled(self, X: Array, y: Array, batches: Batches) -> Array:
+        if self._compiled is None:
+            self._compiled = self.jax.jit(self._scan)
+        args = self._scan_arguments(X, y, batches, draw=True)
+        self.params, self.opt_state, self.state_, losses = self._compiled(*args)
+        return np.array(losses)
+
+    def train(self, X: Array, y: Array, batches: Batches) -> Array:
+        if len(batches) >= COMPILE_FROM_STEPS:
+            return self._run_compiled(X, y, batches)
+        return super().train(X, y, batches)
+
+    def prepare(self, X: Array, y: Array, batches: Batches) -> None:
+        """Compile the scan for these shapes (ahead of time: nothing runs, nothing changes,
+        no host input is drawn)."""
+        if len(batches) >= COMPILE_FROM_STEPS:
+            if self._compiled is None:
+                self._compiled = self.jax.jit(self._scan)
+            self._compiled.lower(*self._scan_arguments(X, y, batches, draw=False)).compile()
+
+
+class JaxAdapter(Adapter):
+    name = "jax"
+
+    def load(self) -> None:
+        loaders.jax()
+        loaders.optax()
+
+    def versions(self) -> dict[str, str]:
+        import jaxlib
+
+        return {
+            "jax": loaders.jax().__version__,
+            "jaxlib": jaxlib.__version__,
+            "optax": loaders.optax().__version__,
+        }
+
+    def refusal(self, spec: Any) -> str | None:  # type: ignore[override]
+        from parity_tests.frameworks.jax.optimizers import unsupported_optimizer
+
+        missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
+        if missing:
+            return f"layer kind(s) {', '.join(missing)}"
+        acts: set[str] = set()
+        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
+            config = LAYERS[lay.kind].configure(ref)
+            reason = LAYERS[lay.kind].unsupported(config)
+            if reason:
+                return reason
+            acts.update(LAYERS[lay.kind].activations(config))
+        unknown = sorted(acts - set(ACTIVATION_NAMES))
+        if unknown:
+            return f"activation(s) {', '.join(unknown)}"
+        if get_loss(spec.loss, **spec.loss_options).logits_of:
+            return "Keras on TensorFlow's loss on the logits behind the output activation"
+        return unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
+
+    def build(self, spec: NetworkSpec, params: Params, **options: Any) -> JaxModel:
+        unknown = set(options) - {"prefer_optax"}
+        if unknown:
+            raise TypeError(f"the JAX adapter takes only prefer_optax=, got {sorted(unknown)}")
+        self.check_supported(spec)
+        return JaxModel(spec, params, **options)
