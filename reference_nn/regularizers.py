@@ -41,18 +41,18 @@ class L2:
     def options(self) -> dict[str, Any]:
         return {"lam": self.lam, "convention": self.convention}
 
-    def _factor(self, batch_size: int) -> float:
+    def coefficient(self, batch_size: int) -> float:
         """The coefficient c in ``penalty = c * sum(W^2)``."""
         return self.lam if self.convention == "keras" else self.lam / (2.0 * batch_size)
 
     def penalty(self, weights: dict[str, Array], batch_size: int) -> float:
         """``c * sum(W^2)`` over every array in ``weights``."""
-        c = self._factor(batch_size)
+        c = self.coefficient(batch_size)
         return float(sum(c * np.sum(w * w) for w in weights.values()))
 
     def gradients(self, weights: dict[str, Array], batch_size: int) -> dict[str, Array]:
         """``d penalty / dW = 2 c W`` for every array in ``weights``."""
-        c = self._factor(batch_size)
+        c = self.coefficient(batch_size)
         return {name: (2.0 * c) * w for name, w in weights.items()}
 
     def __repr__(self) -> str:
