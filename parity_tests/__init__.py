@@ -1,10 +1,20 @@
-"""The cross-validation harness: mirror a reference_nn spec in PyTorch and Keras, run the same
-steps in all three, compare every tensor against a written tolerance policy.
+"""The cross-validation harness: build a reference_nn spec in each framework from the same
+weights, run the same steps, compare every tensor against one written tolerance policy.
 
-Modules: ``frameworks`` (lazy imports, thread settings), ``runs`` (the common result type and
-the NumPy run), ``torch_mirror``, ``keras_mirror``, ``compare`` (error metrics, mismatch
-reports), ``tolerances`` (the policy, in one place), ``cases`` (the parity matrix),
-``report`` (the ``refnn parity-report`` command).
+Folders, lowest first (a folder imports only from those before it; tests/test_import_boundaries.py
+reads every import):
+
+* ``harness/``: the adapter protocol (``protocol``), the framework registry, the lazy framework
+  imports (``loaders``), the comparison and the tolerance policy, the parity run (``parity``),
+  the first divergence, what a converted model is (``conversion``), the output writer and the
+  worker processes;
+* ``frameworks/<name>/``: one folder per framework, the same modules in each (``adapter``,
+  ``layers``, ``losses``, ``optimizers``, ``trace``, ``converters``), shared code in
+  ``frameworks/common/``;
+* ``cases/``: the catalog (one entry per layer kind, activation, loss and optimizer), the
+  variants tables, the matrix, the optimizer options, the completeness check;
+* ``tools/``: ``refnn parity-report``, ``refnn check-model``, the converters' public face
+  (``from_torch`` / ``from_keras``), the float32 referee, the pytest plugin.
 """
 
 

@@ -93,21 +93,7 @@ class Sequential:
 
     def set_parameters(self, values: Mapping[str, Any]) -> None:
         """Set every parameter; names, shapes and dtypes must match exactly."""
-        current = self.parameters
-        missing, unknown = set(current) - set(values), set(values) - set(current)
-        if missing or unknown:
-            raise KeyError(
-                f"parameter names do not match: missing {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; expected {list(current)}"
-            )
-        checked = {}
-        for name, target in current.items():
-            value = check_array(values[name], f"parameter {name}", self.dtype)
-            if value.shape != target.shape:
-                raise ShapeError(f"parameter {name} needs shape {target.shape}, got {value.shape}")
-            checked[name] = value
-        for name, value in checked.items():  # all checked before any is written
-            current[name][...] = value
+        _assign(self.parameters, values, "parameter", self.dtype)
 
     # ------------------------------------------------------------------ state
     @property
@@ -127,21 +113,7 @@ class Sequential:
 
     def set_state(self, values: Mapping[str, Any]) -> None:
         """Set every state array; names, shapes and dtypes must match exactly."""
-        current = self.state
-        missing, unknown = set(current) - set(values), set(values) - set(current)
-        if missing or unknown:
-            raise KeyError(
-                f"state names do not match: missing {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; expected {list(current)}"
-            )
-        checked = {}
-        for name, target in current.items():
-            value = check_array(values[name], f"state {name}", self.dtype)
-            if value.shape != target.shape:
-                raise ShapeError(f"state {name} needs shape {target.shape}, got {value.shape}")
-            checked[name] = value
-        for name, value in checked.items():
-            current[name][...] = value
+        _assign(self.state, values, "state", self.dtype)
 
     def weight_names(self) -> list[str]:
         """Parameters that count as weights (drawn by ``weight_init``, penalised by L2)."""
@@ -299,3 +271,22 @@ def _logits_layer(last: Layer, loss: Loss) -> Any:
             f"{loss.logits_of!r}"
         )
     return last
+
+
+def _assign(current: dict[str, Array], values: Mapping[str, Any], what: str, dtype: Any) -> None:
+    """Copy ``values`` into the live arrays ``current`` (``what``: "parameter" or "state"):
+    every name, shape and dtype is checked before any array is written."""
+    missing, unknown = set(current) - set(values), set(values) - set(current)
+    if missing or unknown:
+        raise KeyError(
+            f"{what} names do not match: missing {sorted(missing)}, unknown "
+            f"{sorted(unknown)}; expected {list(current)}"
+        )
+    checked = {}
+    for name, target in current.items():
+        value = check_array(values[name], f"{what} {name}", dtype)
+        if value.shape != target.shape:
+            raise ShapeError(f"{what} {name} needs shape {target.shape}, got {value.shape}")
+        checked[name] = value
+    for name, value in checked.items():
+        current[name][...] = value

@@ -125,8 +125,7 @@ class Optimizer:
         if validate:  # every check before any update: a refused step changes nothing
             if set(params) != set(grads):
                 raise KeyError(
-                    f"gradient names {sorted(grads)} do not match parameter names "
-                    f"{sorted(params)}"
+                    f"gradient names {sorted(grads)} do not match parameter names {sorted(params)}"
                 )
             for name, p in params.items():
                 g = grads[name]

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from parity_tests.cases.matrix import DTYPES, Case, layer_cases, matrix, random_layer_case
+from parity_tests.cases.catalog import entries
+from parity_tests.cases.matrix import N_RANDOM_LAYERS, Case, parity_cases
 from parity_tests.harness import registry
 from reference_nn import ACTIVATIONS, LAYER_KINDS, LOSSES, OPTIMIZERS
 from reference_nn.optimizers import CONVENTIONS
 
-N_RANDOM_LAYERS = 10  # seeded random CNNs per dtype in the parity suite
-
-
-def parity_cases() -> list[Case]:
-    """Every case the parity suite runs: the matrix (dense networks), one case per layer-kind
-    variant and dtype, and the seeded random CNNs."""
-    randoms = [random_layer_case(s, d) for s in range(N_RANDOM_LAYERS) for d in DTYPES]
-    return matrix() + layer_cases() + randoms
+__all__ = ["N_RANDOM_LAYERS", "coverage_gaps", "exercised", "parity_cases", "registered"]
 
 
 def formulations() -> set[str]:
@@ -67,22 +61,31 @@ def registered() -> dict[str, set[str]]:
 
 
 def coverage_gaps(cases: Iterable[Case], frameworks: Iterable[str] | None = None) -> list[str]:
-    """One line per registry entry that no case exercises, or that some framework neither
-    runs in any case nor declares unsupported with a reason."""
+    """One line per registry entry that no case exercises, that some framework refuses in
+    every case without a reason, or that some framework's tables neither implement nor refuse
+    (:meth:`catalog.Entry.status`)."""
     cases = list(cases)
     names = list(frameworks) if frameworks is not None else registry.names(include_reference=False)
     seen = [(case, exercised(case)) for case in cases]
     gaps = []
-    for category, entries in registered().items():
-        for entry in sorted(entries):
-            with_entry = [case for case, ex in seen if entry in ex[category]]
+    for category, names_in_category in registered().items():
+        for name in sorted(names_in_category):
+            with_entry = [case for case, ex in seen if name in ex[category]]
             if not with_entry:
-                gaps.append(f"{category} {entry!r} is exercised by no parity case")
+                gaps.append(f"{category} {name!r} is exercised by no parity case")
                 continue
             for fw in names:
                 reasons = [registry.get(fw).refusal(case.spec) for case in with_entry]
                 if None in reasons:
                     continue  # runs somewhere
                 if not all(reasons):
-                    gaps.append(f"{fw} refuses {category} {entry!r} without a reason")
+                    gaps.append(f"{fw} refuses {category} {name!r} without a reason")
+    for entry in entries():
+        for fw in names:
+            if entry.status(fw) == "neither implemented nor refused":
+                gaps.append(
+                    f"{fw} neither implements nor refuses {entry.category} {entry.name!r}: add "
+                    f"it to the tables of parity_tests/frameworks/{fw.split('-')[0]}/ or declare "
+                    "a refusal with its reason"
+                )
     return gaps

@@ -1,103 +1,20 @@
-"""The parity matrix: hidden activation x loss x optimizer formulation x dtype, plus seeded
-random architectures.  A case is a spec, a seed for data and weights, and a batch schedule;
-``materialize`` turns it into arrays that all three implementations receive unchanged."""
+"""The parity matrix: hidden activation x loss x optimizer formulation x dtype, the saturated
+cross-entropy cases, one case per layer-kind variant and dtype, and seeded random
+architectures (dense stacks and CNNs)."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from parity_tests.harness import registry
-from parity_tests.harness.protocol import Array, Params
-from reference_nn import ACTIVATIONS, LayerSpec, NetworkSpec, epoch_orders
-from reference_nn.losses import random_targets
+from parity_tests.cases.case import DTYPES, Case
+from parity_tests.cases.layer_variants import BN_KERAS, BN_TORCH, FLAT, LAYER_VARIANTS, layer
+from parity_tests.cases.variants import HIDDEN, LOSS_VARIANTS, OPTIMIZER_VARIANTS
+from reference_nn import LayerSpec, NetworkSpec
 
-# Every elementwise activation, with the options its class names for the matrix (softmax is an
-# output activation: the cce losses exercise it).
-HIDDEN: dict[str, dict[str, float]] = {
-    name: dict(cls.example_options) for name, cls in ACTIVATIONS.items() if cls.elementwise
-}
-
-# label -> (loss, loss options, output activation)
-LOSS_VARIANTS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "mse": ("mse", {}, "sigmoid"),
-    "sse": ("sse", {}, "identity"),
-    "half_sse": ("half_sse", {}, "tanh"),
-    "bce": ("bce", {"clip": "none"}, "sigmoid"),
-    "logistic": ("logistic", {}, "sigmoid"),
-    "bce_logits": ("bce_logits", {}, "identity"),
-    "cce": ("cce", {}, "softmax"),
-    "cce_logits": ("cce_logits", {}, "identity"),
-}
-
-# label -> (optimizer, options)
-OPTIMIZER_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("sgd", {"lr": 0.1}),
-    "momentum_torch": ("sgd", {"lr": 0.05, "momentum": 0.9, "convention": "torch"}),
-    "nesterov_torch": (
-        "sgd",
-        {"lr": 0.05, "momentum": 0.9, "nesterov": True, "convention": "torch"},
-    ),
-    "momentum_keras": ("sgd", {"lr": 0.05, "momentum": 0.9, "convention": "keras"}),
-    "nesterov_keras": (
-        "sgd",
-        {"lr": 0.05, "momentum": 0.9, "nesterov": True, "convention": "keras"},
-    ),
-    "rmsprop_torch": ("rmsprop", {"lr": 0.01, "convention": "torch"}),
-    "rmsprop_keras": ("rmsprop", {"lr": 0.01, "convention": "keras"}),
-    "adam_torch": ("adam", {"lr": 0.01, "convention": "torch"}),
-    "adam_keras": ("adam", {"lr": 0.01, "convention": "keras"}),
-}
-
-DTYPES = ("float64", "float32")
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    spec: NetworkSpec
-    seed: int
-    n_samples: int = 8
-    batch_size: int = 4
-    steps: int = 20
-    # Inputs of scale 0.5 keep deep random stacks out of float32 sigmoid saturation (p
-    # rounding to exactly 1), where the plain BCE formula is undefined; the saturated cases
-    # (saturated_cases) ask for it.
-    input_scale: float = 0.5
-
-    def materialize(self) -> tuple[Array, Array, Params, list[NDArray[np.int64]]]:
-        """Inputs, targets, initial parameters and the batch index sequence."""
-        rng = np.random.default_rng(self.seed)
-        dtype = self.spec.np_dtype
-        X = rng.normal(scale=self.input_scale, size=(self.n_samples, *self.spec.input_shape))
-        first = self.spec.build_layers()[0]
-        if getattr(first, "integer_input", False):  # an embedding: indices, kept integer
-            X = rng.integers(0, first.input_dim, size=(self.n_samples, *self.spec.input_shape))
-        y = random_targets(self.spec.loss, rng, (self.n_samples, *self.spec.output_shape))
-        params = self.spec.init_parameters(rng)
-        per_epoch = -(-self.n_samples // self.batch_size)
-        epochs = -(-self.steps // per_epoch)
-        orders = epoch_orders(self.n_samples, epochs, "shuffled", seed=self.seed)
-        batches = [
-            order[i : i + self.batch_size]
-            for order in orders
-            for i in range(0, self.n_samples, self.batch_size)
-        ][: self.steps]
-        if X.dtype.kind == "f":
-            X = X.astype(dtype)
-        return X, y.astype(dtype), params, batches
-
-    def frameworks(self) -> dict[str, str | None]:
-        """framework -> None if it runs this case, else the reason it cannot (every registered
-        framework but the reference)."""
-        return {
-            name: registry.get(name).refusal(self.spec)
-            for name in registry.names(include_reference=False)
-        }
+__all__ = ["DTYPES", "HIDDEN", "LAYER_VARIANTS", "LOSS_VARIANTS", "OPTIMIZER_VARIANTS", "Case"]
 
 
 def matrix_case(hidden: str, loss: str, optimizer: str, dtype: str, seed: int = 0) -> Case:
@@ -226,201 +143,6 @@ def random_case(seed: int, dtype: str = "float64") -> Case:
     return Case(name, spec, seed, n_samples=n, batch_size=int(rng.integers(1, n + 1)), steps=20)
 
 
-# ---------------------------------------------------------------- layer kinds beyond dense
-def _layer(kind: str, **options: Any) -> LayerSpec:
-    return LayerSpec(kind, options)
-
-
-def _conv(kind: str = "conv2d", filters: int = 3, **options: Any) -> LayerSpec:
-    return _layer(kind, filters=filters, activation=options.pop("activation", "tanh"), **options)
-
-
-def _rnn(kind: str, units: int = 4, **options: Any) -> LayerSpec:
-    return _layer(kind, units=units, **options)
-
-
-FLAT = _layer("flatten")
-HEAD = LayerSpec.dense(2, "sigmoid")  # every layer case ends flatten -> dense(2) under mse
-BN_TORCH = {"convention": "torch", "epsilon": 1e-5}
-BN_KERAS = {"convention": "keras", "epsilon": 1e-3}
-
-# name (starting with the kind it is about) -> (input shape, layers, optimizer variant)
-LAYER_VARIANTS: dict[str, tuple[tuple[int, ...], tuple[LayerSpec, ...], str]] = {
-    "conv2d-valid": ((6, 6, 2), (_conv(kernel_size=3), FLAT, HEAD), "sgd"),
-    "conv2d-same-stride2-asymmetric": (
-        (7, 6, 2),
-        (_conv(kernel_size=3, strides=2, padding="same", use_bias=False), FLAT, HEAD),
-        "adam_torch",
-    ),
-    "conv2d-same-dilation2": (
-        (6, 7, 2),
-        (_conv(kernel_size=[2, 3], dilation_rate=2, padding="same"), FLAT, HEAD),
-        "adam_keras",
-    ),
-    "conv2d-valid-strides2x1-nobias": (
-        (7, 5, 3),
-        (_conv(kernel_size=[3, 2], strides=[2, 1], use_bias=False, activation="relu"), FLAT, HEAD),
-        "sgd",
-    ),
-    "conv2d-same-stride2-dilation2": (  # Keras refuses (with its reason); torch runs it
-        (8, 8, 1),
-        (_conv(kernel_size=2, strides=2, dilation_rate=2, padding="same"), FLAT, HEAD),
-        "sgd",
-    ),
-    "conv2d-output-flattened": (  # no dense: the output is the conv's, in NHWC order
-        (5, 5, 2),
-        (_conv(kernel_size=3, padding="same", strides=2, activation="identity"), FLAT),
-        "sgd",
-    ),
-    "conv1d-valid": ((9, 2), (_conv("conv1d", kernel_size=3), FLAT, HEAD), "sgd"),
-    "conv1d-same-stride2": (
-        (8, 3),
-        (_conv("conv1d", kernel_size=4, strides=2, padding="same"), FLAT, HEAD),
-        "adam_torch",
-    ),
-    "conv1d-same-dilation3-nobias": (
-        (7, 2),
-        (
-            _conv("conv1d", kernel_size=3, dilation_rate=3, padding="same", use_bias=False),
-            FLAT,
-            HEAD,
-        ),
-        "sgd",
-    ),
-    "maxpool2d-valid": (
-        (6, 6, 2),
-        (_conv(kernel_size=3, padding="same"), _layer("maxpool2d", pool_size=2), FLAT, HEAD),
-        "sgd",
-    ),
-    "maxpool2d-same-stride2-overlapping": (
-        (7, 7, 2),
-        (
-            _conv(kernel_size=2),
-            _layer("maxpool2d", pool_size=3, strides=2, padding="same"),
-            FLAT,
-            HEAD,
-        ),
-        "sgd",
-    ),
-    "avgpool2d-valid": (
-        (6, 6, 2),
-        (_conv(kernel_size=3, padding="same"), _layer("avgpool2d", pool_size=[2, 3]), FLAT, HEAD),
-        "sgd",
-    ),
-    "avgpool2d-same-border": (
-        (5, 5, 2),
-        (
-            _conv(kernel_size=2, padding="same"),
-            _layer("avgpool2d", pool_size=2, padding="same"),
-            FLAT,
-            HEAD,
-        ),
-        "adam_keras",
-    ),
-    "flatten-after-conv2d": ((4, 3, 3), (_conv(kernel_size=1, filters=2), FLAT, HEAD), "sgd"),
-    "batchnorm-dense-torch": (
-        (3,),
-        (LayerSpec.dense(4, "tanh"), _layer("batchnorm", **BN_TORCH), HEAD),
-        "sgd",
-    ),
-    "batchnorm-dense-keras": (
-        (3,),
-        (LayerSpec.dense(4, "tanh"), _layer("batchnorm", **BN_KERAS), HEAD),
-        "sgd",
-    ),
-    "batchnorm-conv2d-torch-momentum0.3": (
-        (5, 5, 2),
-        (_conv(kernel_size=3), _layer("batchnorm", momentum=0.3, **BN_TORCH), FLAT, HEAD),
-        "sgd",
-    ),
-    "batchnorm-conv2d-keras-momentum0.9": (
-        (5, 5, 2),
-        (_conv(kernel_size=3), _layer("batchnorm", momentum=0.9, **BN_KERAS), FLAT, HEAD),
-        "sgd",
-    ),
-    "layernorm-dense": (
-        (3,),
-        (LayerSpec.dense(5, "tanh"), _layer("layernorm", epsilon=1e-5), HEAD),
-        "adam_torch",
-    ),
-    "layernorm-conv2d": (
-        (4, 4, 2),
-        (_conv(kernel_size=3, padding="same"), _layer("layernorm", epsilon=1e-3), FLAT, HEAD),
-        "sgd",
-    ),
-    "dropout-dense": (
-        (3,),
-        (LayerSpec.dense(6, "tanh"), _layer("dropout", rate=0.3, seed=5), HEAD),
-        "sgd",
-    ),
-    "dropout-conv2d": (
-        (4, 4, 2),
-        (_conv(kernel_size=3, padding="same"), _layer("dropout", rate=0.5, seed=9), FLAT, HEAD),
-        "adam_keras",
-    ),
-    "embedding-flatten": (
-        (4,),
-        (_layer("embedding", input_dim=7, output_dim=3), FLAT, HEAD),
-        "sgd",
-    ),
-    "simple_rnn-keras-sequences": (
-        (5, 3),
-        (_rnn("simple_rnn", convention="keras", return_sequences=True), FLAT, HEAD),
-        "sgd",
-    ),
-    "simple_rnn-torch-last": ((5, 3), (_rnn("simple_rnn", convention="torch"), HEAD), "adam_torch"),
-    "lstm-keras-last": ((6, 3), (_rnn("lstm", convention="keras"), HEAD), "sgd"),
-    "lstm-keras-sequences": (
-        (4, 2),
-        (_rnn("lstm", units=3, convention="keras", return_sequences=True), FLAT, HEAD),
-        "adam_keras",
-    ),
-    "lstm-torch-sequences": (
-        (5, 2),
-        (_rnn("lstm", units=3, convention="torch", return_sequences=True), FLAT, HEAD),
-        "adam_torch",
-    ),
-    "gru-reset_after-sequences": (
-        (5, 3),
-        (_rnn("gru", reset_after=True, return_sequences=True), FLAT, HEAD),
-        "sgd",
-    ),
-    "gru-reset_after-last": ((6, 2), (_rnn("gru", reset_after=True), HEAD), "adam_keras"),
-    "gru-reset_before-last": (  # Keras only; torch refuses with its reason
-        (5, 3),
-        (_rnn("gru", reset_after=False), HEAD),
-        "sgd",
-    ),
-    # attention: SGD and momentum only; Adam turns the key bias's rounding-noise gradient into
-    # steps of ~lr * noise / eps (see reference_nn/layers/attention.py)
-    "attention-causal-sequences": (
-        (4, 6),
-        (_layer("attention", num_heads=2, key_dim=3, causal=True), FLAT, HEAD),
-        "sgd",
-    ),
-    "attention-last": (
-        (5, 4),
-        (_layer("attention", num_heads=2, key_dim=2, return_sequences=False), HEAD),
-        "momentum_torch",
-    ),
-    "attention-causal-key_dim3-of-4": (  # Keras only: torch needs heads * key_dim == D
-        (4, 4),
-        (_layer("attention", num_heads=2, key_dim=3, causal=True, return_sequences=False), HEAD),
-        "sgd",
-    ),
-    "embedding-layernorm": (
-        (5,),
-        (
-            _layer("embedding", input_dim=4, output_dim=3),
-            _layer("layernorm", epsilon=1e-5),
-            FLAT,
-            HEAD,
-        ),
-        "adam_torch",
-    ),
-}
-
-
 def layer_case(name: str, dtype: str, seed: int = 0) -> Case:
     """One of ``LAYER_VARIANTS`` in ``dtype``: mse on sigmoid outputs (or the conv's own
     output), 8 samples, batches of 4, 20 steps."""
@@ -457,7 +179,7 @@ def random_layer_case(seed: int, dtype: str = "float64") -> Case:
     def conv() -> LayerSpec:
         stride = int(rng.integers(1, 3))
         dilation = 1 if stride > 1 else int(rng.integers(1, 3))
-        return _layer(
+        return layer(
             "conv2d",
             filters=int(rng.integers(1, 5)),
             kernel_size=[int(k) for k in rng.integers(1, 4, size=2)],
@@ -473,12 +195,12 @@ def random_layer_case(seed: int, dtype: str = "float64") -> Case:
     if rng.random() < 0.5:
         if hidden == "identity":  # a bias right before batchnorm has gradient exactly 0
             layers[0] = LayerSpec("conv2d", {**layers[0].options, "use_bias": False})
-        layers.append(_layer("batchnorm", **(BN_TORCH if convention == "torch" else BN_KERAS)))
+        layers.append(layer("batchnorm", **(BN_TORCH if convention == "torch" else BN_KERAS)))
     if rng.random() < 0.6:
         kind = str(rng.choice(["maxpool2d", "avgpool2d"]))
-        layers.append(_layer(kind, pool_size=int(rng.integers(2, 4)), padding="same"))
+        layers.append(layer(kind, pool_size=int(rng.integers(2, 4)), padding="same"))
     if rng.random() < 0.4:
-        layers.append(_layer("dropout", rate=float(rng.choice([0.2, 0.5])), seed=seed))
+        layers.append(layer("dropout", rate=float(rng.choice([0.2, 0.5])), seed=seed))
     if rng.random() < 0.4:
         layers.append(conv())
     layers.append(FLAT)
@@ -486,7 +208,7 @@ def random_layer_case(seed: int, dtype: str = "float64") -> Case:
     # over a single value layernorm's output is beta: gamma's gradient is exactly 0, and
     # comparing rounding noise with 0 measures nothing
     if rng.random() < 0.4 and flat_size > 1:
-        layers.append(_layer("layernorm", epsilon=float(rng.choice([1e-5, 1e-3]))))
+        layers.append(layer("layernorm", epsilon=float(rng.choice([1e-5, 1e-3]))))
     widths = [int(w) for w in rng.integers(1, 9, size=2)]
     if out_act == "softmax" or loss_name == "cce_logits":
         widths[-1] = max(widths[-1], 2)
@@ -509,3 +231,13 @@ def random_layer_case(seed: int, dtype: str = "float64") -> Case:
     kinds = "-".join(lay.kind for lay in spec.layers if lay.kind not in ("flatten", "dense"))
     name = f"random-layers{seed}-{kinds}-{hidden}-{loss}-{opt}-{dtype}"
     return Case(name, spec, seed, n_samples=n, batch_size=int(rng.integers(2, n + 1)), steps=20)
+
+
+N_RANDOM_LAYERS = 10  # seeded random CNNs per dtype in the parity suite
+
+
+def parity_cases() -> list[Case]:
+    """Every case the parity suite runs: the matrix (dense networks), one case per layer-kind
+    variant and dtype, and the seeded random CNNs."""
+    randoms = [random_layer_case(s, d) for s in range(N_RANDOM_LAYERS) for d in DTYPES]
+    return matrix() + layer_cases() + randoms

@@ -140,7 +140,7 @@ def option_case(label: str, dtype: str, options: dict[str, Any] | None = None) -
     return Case(f"{label}-{dtype}", spec, seed=7)
 
 
-def unsupported(framework: str, label: str) -> str | None:
+def refusal(framework: str, label: str) -> str | None:
     """Why ``framework`` cannot run variant ``label`` (None: it runs it), as its registered
     adapter says: every framework in ``registry.FRAMEWORKS``, nothing typed in here."""
     return registry.get(framework).refusal(option_case(label, "float64").spec)
@@ -150,7 +150,7 @@ def support_table() -> dict[str, dict[str, str | None]]:
     """variant -> framework -> reason it cannot run it (None: runs), for every registered
     framework but the reference."""
     return {
-        label: {fw: unsupported(fw, label) for fw in registry.names(include_reference=False)}
+        label: {fw: refusal(fw, label) for fw in registry.names(include_reference=False)}
         for label in OPTION_VARIANTS
     }
 

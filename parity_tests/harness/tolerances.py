@@ -30,8 +30,8 @@ any limit here, as the negative controls show.  Never raise a limit to make a te
 find out why the error moved.
 
 Per framework (``tolerance(dtype, quantity, framework)``; ``FRAMEWORK_TOLERANCES`` holds a
-framework's own limits where its measured errors need them, with the cause in
-``FRAMEWORK_NOTES``).  Measured on 2026-11-23 over the same matrix plus 60 random
+framework's own limits where its measured errors need them, each with its cause in a comment
+beside it).  Measured on 2026-11-23 over the same matrix plus 60 random
 architectures, jax 0.10.2 / optax 0.2.8, Keras 3.15.1 on JAX and on torch 2.13:
 
 =============  =======  =======  =======  =======  =======  =======  =====================
@@ -80,9 +80,8 @@ TOLERANCES: dict[str, dict[str, float]] = {
 
 
 # framework -> dtype -> limits that differ from TOLERANCES, each measured, its cause named
-# (see FRAMEWORK_NOTES); a framework and dtype not listed use the default table.
+# beside it; a framework and dtype not listed use the default table.
 FRAMEWORK_TOLERANCES: dict[str, dict[str, dict[str, float]]] = {}  # measured: none needed
-FRAMEWORK_NOTES: dict[str, str] = {}
 
 TRAJECTORY: dict[str, float] = {"float64": 1e-12}
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from parity_tests.cases.completeness import N_RANDOM_LAYERS
+from parity_tests.cases.matrix import N_RANDOM_LAYERS
 from parity_tests.cases.matrix import (
     DTYPES,
     Case,

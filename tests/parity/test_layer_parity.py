@@ -7,7 +7,7 @@ behave differently in inference (batchnorm, dropout), the inference output after
 import numpy as np
 import pytest
 
-from parity_tests.cases.completeness import N_RANDOM_LAYERS
+from parity_tests.cases.matrix import N_RANDOM_LAYERS
 from parity_tests.cases.matrix import Case, layer_case, layer_cases, random_layer_case
 from parity_tests.harness import registry
 from parity_tests.harness.compare import tensor_error
