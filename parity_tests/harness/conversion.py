@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from parity_tests.harness.protocol import Params
+import numpy as np
+from numpy.typing import NDArray
+
 from reference_nn import NetworkSpec
 
 
@@ -17,7 +19,7 @@ class ConversionError(ValueError):
 @dataclass
 class Converted:
     spec: NetworkSpec
-    params: Params
+    params: dict[str, NDArray[np.floating]]  # the protocol's Params (imported by it)
     # reference name ("0.W") -> (kind, the framework object holding it, its attribute)
     slots: dict[str, tuple[str, Any, str]] = field(default_factory=dict)
     # reference layer index -> the framework objects that compute it, in order
