@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from parity_tests.cases.matrix import N_RANDOM_LAYERS
 from parity_tests.cases.matrix import (
     DTYPES,
+    N_RANDOM_LAYERS,
     Case,
     layer_cases,
     matrix,
