@@ -51,7 +51,7 @@ class Case:
             X = X.astype(dtype)
         return X, y.astype(dtype), params, batches
 
-    def frameworks(self) -> dict[str, str | None]:
+    def refusal_by_framework(self) -> dict[str, str | None]:
         """framework -> None if it runs this case, else the reason it cannot (every registered
         framework but the reference)."""
         return {

@@ -166,7 +166,7 @@ def _measure() -> None:  # pragma: no cover - a report, run by hand
         cells: dict[str, dict[str, str]] = {}
         for dtype in ("float64", "float32"):
             case = option_case(label, dtype)
-            for fw, reason in case.frameworks().items():
+            for fw, reason in case.refusal_by_framework().items():
                 if reason is not None:
                     continue
                 steps = [c for c in compare_case(case, fw) if c.quantity.startswith("step_")]

@@ -36,7 +36,7 @@ def run_framework(
     return run(registry.get(framework).build(spec, params, **options), X, y, batches)
 
 
-def noise(spec: NetworkSpec) -> frozenset[str]:
+def zero_gradient_parameters(spec: NetworkSpec) -> frozenset[str]:
     """The parameters of ``spec`` whose gradient is zero by their layer's mathematics
     (``Layer.zero_gradient_names``), by network name ("0.bk")."""
     return frozenset(
@@ -63,7 +63,7 @@ def compare_on(
     other = run_framework(framework, spec, params, X, y, batches, **options)
     try:
         kinds = frozenset(layer.kind for layer in spec.layers)
-        return compare_runs(name, framework, spec.dtype, reference, other, kinds, noise(spec))
+        return compare_runs(name, framework, spec.dtype, reference, other, kinds, zero_gradient_parameters(spec))
     except ValueError as exc:  # shape/dtype mismatch: say which case and framework
         raise ValueError(f"{name} [{framework}]: {exc}") from exc
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from parity_tests.harness import registry
 from parity_tests.harness.compare import TINY, tensor_error
-from parity_tests.harness.parity import noise, run_framework
+from parity_tests.harness.parity import run_framework, zero_gradient_parameters
 
 
 def referee_errors(case: Any) -> dict[str, float] | None:
@@ -33,7 +33,7 @@ def referee_errors(case: Any) -> dict[str, float] | None:
         registry.REFERENCE, spec64, params64, X64, y.astype(np.float64), batches
     ).quantities()
     runs = [registry.REFERENCE] + [fw for fw in _runnable() if not fw_unsupported(fw, case)]
-    zero = noise(case.spec)
+    zero = zero_gradient_parameters(case.spec)
     floors = {q: _floor(tensors, zero) for q, tensors in exact.items()}
     out: dict[str, float] = {}
     for fw in runs:

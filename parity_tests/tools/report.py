@@ -37,7 +37,7 @@ def run_case(
     ``only``); a Keras backend other than this process's runs in :func:`run_elsewhere`.
     ``check()`` before each framework (:meth:`Interrupts.check`)."""
     out: list[Comparison] = []
-    for name, reason in case.frameworks().items():
+    for name, reason in case.refusal_by_framework().items():
         if reason is None and (name == only if only else not registry.process_backend(name)):
             if check:
                 check()

@@ -178,7 +178,7 @@ def test_running_variance_bias_is_what_separates_the_conventions(torch):
     assert failing(compare_case(torch_case, "torch")) == set()
     bad = failing(compare_case(torch_case, "torch", reference_spec=keras_spec))
     assert ("step_1", "1.running_var") in bad and ("step_1", "1.running_mean") not in bad
-    assert "Keras' running statistics" in _bn_case("keras", 1e-3).frameworks()["torch"]
+    assert "Keras' running statistics" in _bn_case("keras", 1e-3).refusal_by_framework()["torch"]
 
 
 def test_keras_own_layer_is_the_keras_convention_and_torch_runs_through_a_subclass(keras):
@@ -193,7 +193,7 @@ def test_keras_own_layer_is_the_keras_convention_and_torch_runs_through_a_subcla
     bad = failing(compare_case(keras_case, "keras", reference_spec=_bn_case("torch", 1e-3).spec))
     assert ("step_1", "1.running_var") in bad and ("step_1", "1.running_mean") in bad
     torch_case = _bn_case("torch", 1e-5)
-    assert torch_case.frameworks()["keras"] is None
+    assert torch_case.refusal_by_framework()["keras"] is None
     assert failing(compare_case(torch_case, "keras")) == set()
     params = keras_case.materialize()[2]
     own = registry.get("keras").build(keras_case.spec, params).layers[1]

@@ -23,7 +23,7 @@ def _pairs(cases: list[Case]) -> list:
     return [
         pytest.param(case, fw, id=f"{case.name}-{fw}")
         for case in cases
-        for fw, reason in case.frameworks().items()
+        for fw, reason in case.refusal_by_framework().items()
         if reason is None
     ]
 

@@ -65,7 +65,7 @@ def one_case_per_layer_kind(framework: str) -> list:
     (greedy: the case with the most kinds not yet held, first by name on a tie)."""
     from parity_tests.cases.matrix import layer_cases
 
-    runs = [c for c in layer_cases() if c.spec.dtype == "float32" and not c.frameworks()[framework]]
+    runs = [c for c in layer_cases() if c.spec.dtype == "float32" and not c.refusal_by_framework()[framework]]
     runs.append(matrix_case("tanh", "mse", "sgd", "float32"))  # dense, which every one runs
     kinds = {c.name: {layer.kind for layer in c.spec.layers} for c in runs}
     left, chosen = set().union(*kinds.values()), []
@@ -101,7 +101,7 @@ def test_the_cases_hold_every_layer_kind_each_framework_runs():
     from parity_tests.cases.matrix import layer_cases
 
     for fw in registry.names(include_reference=False):
-        runs = [c for c in layer_cases() if not c.frameworks()[fw]]
+        runs = [c for c in layer_cases() if not c.refusal_by_framework()[fw]]
         chosen = [c for f, name in LAYER_KINDS if f == fw for c in layer_cases() if c.name == name]
         kinds = {layer.kind for c in runs for layer in c.spec.layers} | {"dense"}
         assert {layer.kind for c in chosen for layer in c.spec.layers} | {"dense"} == kinds
