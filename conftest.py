@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.housing.data import SHIPPED_FILE
+from experiments.housing.dataset import SHIPPED_FILE
 
 
 @pytest.fixture(scope="session")

@@ -100,7 +100,7 @@ def import_seconds(code: str) -> float | None:
 
 def main(args: argparse.Namespace) -> int:
     from experiments import extras
-    from experiments.housing.data import HousingDataError
+    from experiments.housing.dataset import HousingDataError
     from experiments.housing.protocol import make_problem
     from parity_tests.harness.registry import parse_frameworks
     from reference_nn._checks import AllocationError

@@ -255,7 +255,8 @@ def test_a_place_that_refuses_writing_is_refused_when_claimed() -> None:
 # Each child runs the command as its entry point does and reports (exit code, stderr).
 _DRIVER = r"""
 import io, json, os, sys, traceback
-import experiments.cli, experiments.housing.cli, experiments.housing.data, parity_tests.harness.output
+import experiments.cli, experiments.housing.cli, experiments.housing.dataset
+import parity_tests.harness.output
 import parity_tests.harness.registry, parity_tests.tools.report, numpy
 results = []
 for argv in json.load(sys.stdin):

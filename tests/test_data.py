@@ -1,4 +1,4 @@
-"""Tests for the housing loader (experiments.housing.data), the published preprocessing
+"""Tests for the housing loader (experiments.housing.dataset), the published preprocessing
 (experiments.housing.protocol) and the metrics (reference_nn.metrics).
 
 The data tests use the copy shipped with the project (experiments/housing/data), through the
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from experiments.housing.data import (
+from experiments.housing.dataset import (
     ENV_VAR,
     FEATURE_NAMES,
     N_SAMPLES,

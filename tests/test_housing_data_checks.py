@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from experiments.housing import data as housing_data
-from experiments.housing.data import (
+from experiments.housing.dataset import (
     ENV_VAR,
     N_SAMPLES,
     RAW_COLUMNS,
@@ -31,6 +30,7 @@ from experiments.housing.data import (
     HousingDataWarning,
     load_california_housing,
 )
+from experiments.housing.dataset import checks as content_checks
 from experiments.housing.protocol import make_problem
 
 
@@ -186,9 +186,9 @@ def test_ranges_are_an_envelope_of_the_real_data(raw: NDArray[np.float64]) -> No
     for column, name in enumerate(RAW_COLUMNS):
         values = raw[:, column]
         assert (values.min(), values.max()) == measured[name], name
-        assert housing_data._RAW_RANGES[name].contains(values).all(), name
+        assert content_checks.RAW_RANGES[name].contains(values).all(), name
     # The orderings between counts, with the number of real rows that break each.
-    for smaller, larger, rows in housing_data._RAW_ORDERINGS:
+    for smaller, larger, rows in content_checks.RAW_ORDERINGS:
         broken = raw[:, RAW_COLUMNS.index(smaller)] > raw[:, RAW_COLUMNS.index(larger)]
         assert int(broken.sum()) == rows, (smaller, larger)
 

@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from experiments.housing import data as housing_data
-from experiments.housing.data import (
+from experiments.housing.dataset import (
     ENV_VAR,
     SHIPPED_FILE,
     SHIPPED_SHA256,
@@ -30,6 +29,7 @@ from experiments.housing.data import (
     HousingDataNotFoundError,
     load_california_housing,
 )
+from experiments.housing.dataset import shipped as shipped_copy
 from experiments.housing.protocol import make_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,9 @@ def no_sklearn_download(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fresh_reference() -> Any:
     """Clear the cached shipped arrays around a test that moves or alters the shipped file."""
-    housing_data._shipped_arrays.cache_clear()
+    shipped_copy.shipped_arrays.cache_clear()
     yield
-    housing_data._shipped_arrays.cache_clear()
+    shipped_copy.shipped_arrays.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def test_default_works_offline_from_another_directory(tmp_path: Path) -> None:
         """
         import sys
         sys.modules["sklearn"] = None  # importing scikit-learn would fail
-        from experiments.housing.data import load_california_housing
+        from experiments.housing.dataset import load_california_housing
         data = load_california_housing()
         print(data.features.shape, data.note, data.source)
         """
@@ -152,7 +152,7 @@ def test_modified_shipped_copy_is_refused(
     text = gzip.decompress(housing_data_file.read_bytes()).replace(b"8.325200", b"8.325300", 1)
     altered = tmp_path / "cal_housing.data.gz"
     altered.write_bytes(gzip.compress(text))
-    monkeypatch.setattr(housing_data, "SHIPPED_FILE", altered)
+    monkeypatch.setattr(shipped_copy, "SHIPPED_FILE", altered)
     with pytest.raises(HousingDataError, match="modified or damaged") as excinfo:
         load_california_housing()
     assert SHIPPED_SHA256 in str(excinfo.value)
@@ -164,7 +164,7 @@ def test_modified_shipped_copy_is_refused(
 def test_missing_shipped_copy_says_the_project_is_incomplete(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_reference: Any
 ) -> None:
-    monkeypatch.setattr(housing_data, "SHIPPED_FILE", tmp_path / "gone.data.gz")
+    monkeypatch.setattr(shipped_copy, "SHIPPED_FILE", tmp_path / "gone.data.gz")
     with pytest.raises(HousingDataNotFoundError, match="incomplete") as excinfo:
         load_california_housing()
     message = str(excinfo.value)
@@ -179,14 +179,14 @@ def test_missing_shipped_copy_says_the_project_is_incomplete(
 def run_fixture_in_isolation(tmp_path: Path, shipped: Path, require: str | None) -> str:
     """Run the root conftest's fixture in a separate pytest with SHIPPED_FILE = ``shipped``.
 
-    A throw-away ``experiments.housing.data`` defines only SHIPPED_FILE; the real conftest
+    A throw-away ``experiments.housing.dataset`` defines only SHIPPED_FILE; the real conftest
     is copied unchanged.
     """
     package = tmp_path / "experiments" / "housing"
     package.mkdir(parents=True)
     (tmp_path / "experiments" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
-    (package / "data.py").write_text(
+    (package / "dataset.py").write_text(
         f"from pathlib import Path\nSHIPPED_FILE = Path({str(shipped)!r})\n"
     )
     (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text(encoding="utf-8"))

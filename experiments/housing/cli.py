@@ -121,7 +121,7 @@ def _extras_refusal(args: argparse.Namespace, chosen: list[str]) -> str | None:
 
     from experiments import extras
 
-    from .data import ENV_VAR, SKLEARN_SOURCE
+    from .dataset import ENV_VAR, SKLEARN_SOURCE
 
     modules = ["matplotlib"]  # housing.png, or the study's histograms
     if sys.stderr.isatty():
@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace, chosen: list[str], out: Any) -> int:
     from parity_tests.harness.registry import versions
     from reference_nn._checks import AllocationError
 
-    from .data import HousingDataError
+    from .dataset import HousingDataError
     from .protocol import make_problem
     from .report import write_results
     from .run import evaluate, train_all

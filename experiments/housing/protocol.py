@@ -9,7 +9,7 @@ with learning rate 0.05 on the loss ``(y - y_hat)^2``; 100 epochs, samples in or
   in NumPy with the same floating-point operations as scikit-learn so the arrays are
   identical (scikit-learn is not needed);
 * :func:`housing_spec` is the network and its training; :func:`make_problem` puts the data
-  (:mod:`experiments.housing.data`), the preprocessing, the initial weights and the sample
+  (:mod:`experiments.housing.dataset`), the preprocessing, the initial weights and the sample
   orders together.
 """
 
@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from reference_nn import LayerSpec, NetworkSpec, epoch_orders
 from reference_nn._checks import as_dtype
 
-from .data import TARGET_NAME, HousingData, HousingDataError, load_california_housing
+from .dataset import TARGET_NAME, HousingData, HousingDataError, load_california_housing
 
 EPOCHS = 100
 LEARNING_RATE = 0.05
@@ -69,7 +69,7 @@ def make_problem(
 ) -> HousingProblem:
     """Load, preprocess, draw the initial weights from ``seed`` and the epoch orders.
 
-    ``data`` is passed to :func:`~experiments.housing.data.load_california_housing`: None
+    ``data`` is passed to :func:`~experiments.housing.dataset.load_california_housing`: None
     (the default) reads ``REFNN_HOUSING_DATA`` if set, else the copy shipped with the project;
     a path reads that file; ``"sklearn"`` uses scikit-learn's downloader and cache.
     ``order="shuffled"`` draws one permutation per epoch from ``order_seed`` (default: seed),

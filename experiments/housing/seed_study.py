@@ -333,7 +333,7 @@ class _Bar:
 
 def main(args: Any, seeds: range) -> int:
     """The study for ``refnn housing --seeds`` (arguments already checked)."""
-    from .data import HousingDataError, load_california_housing
+    from .dataset import HousingDataError, load_california_housing
     from .protocol import LEARNING_RATE, housing_protocol
 
     try:
