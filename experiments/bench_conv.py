@@ -1,6 +1,6 @@
 """``python -m experiments.bench_conv``: the reference conv2d against torch's, forward + backward.
 
-The shape of the issue: a batch of 32 images 32x32 with 16 channels, 32 filters 3x3, stride 1,
+The shape timed: a batch of 32 images 32x32 with 16 channels, 32 filters 3x3, stride 1,
 'same' padding, float32 (and float64), one thread each (NumPy's BLAS through threadpoolctl,
 ``torch.set_num_threads(1)``: the suite runs one worker per core).  Each side computes the
 output, then the input gradient and the kernel and bias gradients for a random upstream

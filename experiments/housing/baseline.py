@@ -52,9 +52,8 @@ def _keras_fit(
     (``steps_per_execution``), which ``test_housing.py`` shows gives the numbers of plain
     ``fit`` (to rounding) in a fraction of the time; and all epochs are one ``fit`` call over
     a dataset of every epoch's batches in order (each epoch's last, shorter batch included, so
-    execution ``k`` is epoch ``k``): ``fit`` costs ~0.1 s a call before any step.  Measured
-    2026-12-02: the same parameters bit for bit as one ``fit`` per epoch, 6.9 s against
-    14.5 s for the 100 epochs."""
+    execution ``k`` is epoch ``k``), since each ``fit`` call has a cost of its own before any
+    step.  Measured 2026-12-02: the same parameters bit for bit as one ``fit`` per epoch."""
     keras = loaders.keras()
     dtype = str(X.dtype)
     with loaders.keras_floatx(dtype):

@@ -158,8 +158,8 @@ def train_all(
 
 class SideJob:
     """``fn(*args, **kwargs)`` in a process of its own ("spawn"), started now, while this
-    process goes on (the Keras-defaults baseline runs beside the frameworks' training: on two
-    cores, 10 s less wall time).  :meth:`result` waits for it; :meth:`stop` ends it at once
+    process goes on (the Keras-defaults baseline runs beside the frameworks' training, so the
+    two overlap in time).  :meth:`result` waits for it; :meth:`stop` ends it at once
     (an interrupted or failed run), and is a no-op once it has finished."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -77,9 +77,9 @@ from reference_nn import legacy_rand
 # ---------------------------------------------------------------------------- fixed_2_3_2
 
 # The printed lines of fixed_2_3_2 whose values are known without running any code of this
-# project: batch 0 and the last batch are the published figures (../shared/DESIGN.md: 0.54478,
-# about 3.7e-4; the program prints 4 places), batch 1 is the line quoted by issue 15's outside
-# check.  The article's screenshot of its output did not survive (seeds/README.md).
+# project: batch 0 and the last batch are the published figures (0.54478 and about 3.7e-4; the
+# program prints 4 places), batch 1 is a line of the source's program as run independently of
+# this project.  The article's screenshot of its output did not survive.
 FIXED_PRINTED = {0: "0.5448", 1: "0.3388", 500: "0.0004"}
 FIXED_CAUSE = (
     "after each printed batch the source thresholds z2 in place (z2[z2 > 0.5] = 1; "
