@@ -2,7 +2,8 @@
 wrong result or a half-written folder.
 
 * the library: each call raises the named exception with the named message;
-* the output folders (``parity_tests/harness/output.py``): each bad ``--out`` is refused before work;
+* the output folders (``parity_tests/harness/output.py``): each bad ``--out`` is refused before
+work;
 * the ``refnn`` command: every invocation runs as the real command does (``sys.exit(main())``)
   in a child forked from one helper process (one interpreter start for the whole table), and
   must exit 2 with one line on stderr (argparse's own errors: usage plus one line) and no

@@ -1,5 +1,5 @@
-"""The tolerance table (parity_tests/harness/tolerances.py) is neither too tight nor too loose, and the
-comparison applies the limit it says it applies.
+"""The tolerance table (parity_tests/harness/tolerances.py) is neither too tight nor too loose, and
+the comparison applies the limit it says it applies.
 
 Not too loose: every limit is its measured worst error (the tables in tolerances.py) times the
 documented margin, "about 10, rounded up" (50 for the baseline envelope); a limit more than 15

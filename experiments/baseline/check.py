@@ -8,8 +8,8 @@ would fail on every machine it was not recorded on.  Per tensor:
 
 * a framework fails when its normwise relative error against the reference run *now* exceeds
   its error against the reference *at the recording* by more than the envelope
-  (``parity_tests.harness.tolerances.BASELINE_ENVELOPE``, per dtype and item kind: the largest growth
-  measured across kernel paths, with a margin);
+  (``parity_tests.harness.tolerances.BASELINE_ENVELOPE``, per dtype and item kind: the largest
+  growth measured across kernel paths, with a margin);
 * the reference fails when it moved against its own recording by more than its envelope
   (NumPy's own kernels vary by CPU too, far less);
 * a tensor that is no longer produced, a new one, a changed shape, dtype or NaN pattern, or a

@@ -2,7 +2,8 @@
 
 Items:
 
-* ``parity/<case>``: a case of :mod:`parity_tests.cases.matrix` (the matrix, or ``random<seed>-...``):
+* ``parity/<case>``: a case of :mod:`parity_tests.cases.matrix` (the matrix, or
+``random<seed>-...``):
   what the parity suite compares (output, loss, gradients, parameters after steps 1 and 20);
 * ``example/<name>``: a worked example (:mod:`experiments.worked_examples`): the loss after
   every update, the initial gradients and the final parameters;

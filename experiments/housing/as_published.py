@@ -36,8 +36,8 @@ computes something else.  Its code, as written::
     mean_squared_error(y_test, model.predict(X_test)) # 0.028357368457188573
     r2_score(y_test, y_pred)                          # printed rounded: 0.497
 
-Three things differ from the text (and from :class:`parity_tests.frameworks.numpy.per_sample.PerSampleSGD`,
-the true gradient):
+Three things differ from the text (and from
+:class:`parity_tests.frameworks.numpy.per_sample.PerSampleSGD`, the true gradient):
 
 1. ``sigmoid_der`` is applied to the *activations* (``y_hat``, ``n1``...) instead of to the
    pre-activations: ``s(a) (1 - s(a))`` with ``a = s(z)``, where the true derivative is

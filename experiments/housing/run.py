@@ -1,7 +1,7 @@
 """Run the housing experiment in each framework from the same weights and orders, and measure.
 
-Every framework comes from the registry (:mod:`parity_tests.harness.registry`) and trains the spec of
-the protocol from its initial parameters (each with its own progress bar); after every epoch the
+Every framework comes from the registry (:mod:`parity_tests.harness.registry`) and trains the spec
+of the protocol from its initial parameters (each with its own progress bar); after every epoch the
 parameters are kept, so agreement can be measured epoch by epoch afterwards.  Train and test
 MSE are computed from each framework's parameters with the reference's forward pass, so that
 any difference between frameworks is a difference in the trained parameters alone.

@@ -32,8 +32,8 @@ normwise relative 6.6e-16 (torch) and 5.7e-16 (Keras); scaled by the largest par
 and 6.3e-16; elementwise 1.8e-13 and 3.7e-14 (on a weight of 0.0037).  Tensor by tensor, as
 ``refnn examples run sequence_rnn`` compares them: worst 5.3e-15 and 2.5e-15 (``1.b``, the one
 output bias), gradients at the start 2.3e-15 and 1.9e-15, the loss history 1.8e-16 and
-2.2e-16.  All inside the dense limits of ``parity_tests/harness/tolerances.py`` (``steps`` 3e-14), which
-the recurrent kinds use unchanged, and the elementwise figures inside ``TRAJECTORY`` (1e-12).
+2.2e-16.  All inside the dense limits of ``parity_tests/harness/tolerances.py`` (``steps`` 3e-14),
+which the recurrent kinds use unchanged, and the elementwise figures inside ``TRAJECTORY`` (1e-12).
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ def compare_on(
     other = run_framework(framework, spec, params, X, y, batches, **options)
     try:
         kinds = frozenset(layer.kind for layer in spec.layers)
-        return compare_runs(name, framework, spec.dtype, reference, other, kinds, zero_gradient_parameters(spec))
+        zero = zero_gradient_parameters(spec)
+        return compare_runs(name, framework, spec.dtype, reference, other, kinds, zero)
     except ValueError as exc:  # shape/dtype mismatch: say which case and framework
         raise ValueError(f"{name} [{framework}]: {exc}") from exc
 
@@ -71,7 +72,8 @@ def compare_on(
 def compare_case(
     case: Any, framework: str, *, reference_spec: NetworkSpec | None = None, **options: Any
 ) -> list[Comparison]:
-    """:func:`compare_on` for a :class:`~parity_tests.cases.matrix.Case` (its data, weights, batches)."""
+    """:func:`compare_on` for a :class:`~parity_tests.cases.matrix.Case` (its data, weights,
+    batches)."""
     X, y, params, batches = case.materialize()
     return compare_on(
         case.name,

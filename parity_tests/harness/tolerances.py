@@ -163,8 +163,8 @@ def tolerance(
 # compare_runs' ``noise``), not against itself.  Its planted errors (the sequence negative
 # controls) are 1e-2 and larger.
 #
-# JAX (jax 0.10.2, every kind since 2026-12-01, parity_tests/frameworks/jax/layers.py), over the same
-# layer cases and the 10 random CNNs per dtype: every kind case and every random CNN without a
+# JAX (jax 0.10.2, every kind since 2026-12-01, parity_tests/frameworks/jax/layers.py), over the
+# same layer cases and the 10 random CNNs per dtype: every kind case and every random CNN without a
 # normalisation layer inside the dense limits (float64 worst: maxpool2d steps 1.9e-15, batchnorm
 # grads 3.9e-15 / steps 8.9e-15; float32 worst: batchnorm grads 5.4e-06 / steps 7.1e-06); the
 # random CNNs with a normalisation layer inside NORMALISATION (float64 grads 1.3e-13, steps

@@ -2,7 +2,8 @@
 
 Gates in the column blocks of ``W``, ``U`` and the bias: ``z, r, h`` (update, reset,
 candidate): Keras' order.  torch orders them ``r, z, n``; its adapter permutes the blocks
-(``parity_tests/frameworks/torch/layers.py``).  From ``h_0 = 0``, the new state mixes old and candidate::
+(``parity_tests/frameworks/torch/layers.py``).  From ``h_0 = 0``, the new state mixes old and
+candidate::
 
     h_t = z * h_{t-1} + (1 - z) * n
 

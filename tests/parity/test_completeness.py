@@ -27,7 +27,9 @@ def test_every_registered_entry_is_exercised_and_every_framework_runs_or_refuses
 
 
 def test_every_case_runs_in_some_framework():
-    uncovered = [c.name for c in ALL if all(r is not None for r in c.refusal_by_framework().values())]
+    uncovered = [
+        c.name for c in ALL if all(r is not None for r in c.refusal_by_framework().values())
+    ]
     assert not uncovered
 
 

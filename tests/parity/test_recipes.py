@@ -107,7 +107,8 @@ CASES = [matrix_case("tanh", "mse", opt, "float64") for opt in ("sgd", "adam_tor
 
 def test_a_new_framework_runs_through_the_matrix(dummy_framework):
     for case in CASES:
-        assert case.refusal_by_framework()["dummy"] is None  # the matrix picks it up from the registry
+        # the matrix picks the new framework up from the registry
+        assert case.refusal_by_framework()["dummy"] is None
         assert failures(compare_case(case, "dummy")) == []
 
 

@@ -65,7 +65,11 @@ def one_case_per_layer_kind(framework: str) -> list:
     (greedy: the case with the most kinds not yet held, first by name on a tie)."""
     from parity_tests.cases.matrix import layer_cases
 
-    runs = [c for c in layer_cases() if c.spec.dtype == "float32" and not c.refusal_by_framework()[framework]]
+    runs = [
+        c
+        for c in layer_cases()
+        if c.spec.dtype == "float32" and not c.refusal_by_framework()[framework]
+    ]
     runs.append(matrix_case("tanh", "mse", "sgd", "float32"))  # dense, which every one runs
     kinds = {c.name: {layer.kind for layer in c.spec.layers} for c in runs}
     left, chosen = set().union(*kinds.values()), []
