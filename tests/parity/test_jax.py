@@ -2,6 +2,8 @@
 (bit for bit), float32 stays float32 with x64 enabled, the compiled scan agrees with the
 eager steps, and a planted error in the adapter is caught."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -16,10 +18,15 @@ from reference_nn import LayerSpec, NetworkSpec, get_optimizer
 
 pytestmark = pytest.mark.frameworks
 
+
+def _resolved(name, options):
+    return get_optimizer(name, **options).options()
+
+
 OPTAX_VARIANTS = [
     label
     for label, (name, options) in OPTION_VARIANTS.items()
-    if optim_jax.uses_optax(name, options)
+    if optim_jax.uses_optax(name, _resolved(name, options))
 ]
 
 
@@ -30,7 +37,7 @@ def _updates(name, options, dtype, prefer_optax, jnp):
     grads = [
         {k: rng.normal(size=v.shape).astype(dtype) for k, v in params.items()} for _ in range(20)
     ]
-    opt = optim_jax.build(name, options, prefer_optax=prefer_optax)
+    opt = optim_jax.build(name, _resolved(name, options), prefer_optax=prefer_optax)
     p = {k: jnp.asarray(v) for k, v in params.items()}
     state = opt.init(p)
     ref = get_optimizer(name, **options)
@@ -59,7 +66,7 @@ def test_optax_computes_the_formulation_bit_for_bit(label, dtype, jax):
     name, options = OPTION_VARIANTS[label]
     via_optax = _updates(name, options, dtype, True, jax.numpy)
     by_hand = _updates(name, options, dtype, False, jax.numpy)
-    assert optim_jax.build(name, options).via_optax
+    assert optim_jax.build(name, _resolved(name, options)).via_optax
     for (a, ref), (b, _) in zip(via_optax, by_hand, strict=True):
         for k in a:
             assert a[k].dtype == np.dtype(dtype)
@@ -147,12 +154,26 @@ def test_a_missing_transpose_in_the_jax_adapter_is_caught(jax, monkeypatch):
 
 
 def test_a_wrong_constant_in_a_hand_written_jax_update_is_caught(jax, monkeypatch):
-    original = optim_jax._adam
+    entry = optim_jax.OPTIMIZERS["adam"]
 
     def wrong_beta2(o):
-        return original({**o, "beta2": o["beta2"] * (1 - 1e-7)})
+        return entry.build({**o, "beta2": o["beta2"] * (1 - 1e-7)})
 
-    monkeypatch.setattr(optim_jax, "_adam", wrong_beta2)
+    monkeypatch.setitem(optim_jax.OPTIMIZERS, "adam", dataclasses.replace(entry, build=wrong_beta2))
     bad = failing(compare_case(Case("control", SQUARE, seed=11), "jax"))
     assert {("step_20", n) for n in ("0.W", "0.b", "1.W", "1.b")} <= bad
     assert not any(q in ("forward", "loss", "grads") for q, _ in bad)
+
+
+def test_an_option_the_table_does_not_map_is_refused_by_name(monkeypatch):
+    """An option of the reference that no JAX update reads is refused, never dropped: here
+    ``amsgrad`` as if the Adam entry did not map it (at its default it changes nothing)."""
+    options = {"lr": 0.01, "convention": "torch"}
+    spec = dataclasses.replace(SQUARE, optimizer_options={**options, "amsgrad": True})
+    adapter = jax_adapter.JaxAdapter()
+    assert adapter.refusal(spec) is None
+    entry = optim_jax.OPTIMIZERS["adam"]
+    unmapped = tuple(k for k in entry.maps if k != "amsgrad")
+    monkeypatch.setitem(optim_jax.OPTIMIZERS, "adam", dataclasses.replace(entry, maps=unmapped))
+    assert adapter.refusal(spec) == "the adam option(s) amsgrad"
+    assert adapter.refusal(dataclasses.replace(spec, optimizer_options=options)) is None

@@ -1,5 +1,6 @@
-"""The JAX layer table's own claims (``parity_tests/frameworks/jax/layers.py``): every layer kind runs, the
-compiled scan carries batch norm's running statistics and replays the reference's dropout
+"""The JAX layer table's own claims (``parity_tests/frameworks/jax/layers.py``): every layer
+kind runs, an entry missing from a table is a gap until refused with a reason, the compiled
+scan carries batch norm's running statistics and replays the reference's dropout
 masks in step order, compiling ahead of time draws nothing, and planted errors in the JAX
 entries (padding, masks, running statistics, the leaky ReLU tie) are caught by the parity
 comparison against the reference.  The kinds' parity itself is ``test_layer_parity.py``."""
@@ -16,7 +17,7 @@ from parity_tests.harness import registry
 from parity_tests.harness.compare import tensor_error
 from parity_tests.harness.parity import compare_case, failing
 from parity_tests.harness.tolerances import layer_tolerance
-from reference_nn import LayerSpec, NetworkSpec
+from reference_nn import ACTIVATIONS, LAYER_KINDS, LayerSpec, NetworkSpec
 
 pytestmark = pytest.mark.frameworks
 
@@ -32,12 +33,30 @@ def test_every_layer_variant_runs_in_jax(jax):
 
 def test_an_entry_that_cannot_compute_refuses_with_its_reason(jax, monkeypatch):
     entry = jax_layers.LAYERS["gru"]
-    refuses = dataclasses.replace(entry, unsupported=lambda config: "no GRU today")
+    refuses = dataclasses.replace(entry, refusal=lambda config: "no GRU today")
     monkeypatch.setitem(jax_layers.LAYERS, "gru", refuses)
     spec = layer_case("gru-reset_after-last", "float64").spec
     assert registry.get("jax").refusal(spec) == "no GRU today"
     monkeypatch.delitem(jax_layers.LAYERS, "gru")
     assert registry.get("jax").refusal(spec) == "layer kind(s) gru"
+
+
+def test_an_entry_missing_from_a_table_is_a_gap_until_refused_with_a_reason(jax, monkeypatch):
+    """The tables are what the adapter reports: an activation or a layer kind left out of them
+    is a gap (the completeness test fails), not a silent refusal; a declared refusal is not."""
+    adapter = registry.get("jax")
+    assert adapter.gaps("activation", ACTIVATIONS) == []
+    assert adapter.gaps("layer kind", LAYER_KINDS) == []
+    monkeypatch.delitem(jax_layers.ACTIVATIONS, "elu")
+    monkeypatch.delitem(jax_layers.LAYERS, "gru")
+    assert adapter.gaps("activation", ACTIVATIONS) == ["elu"]
+    assert adapter.gaps("layer kind", LAYER_KINDS) == ["gru"]
+    spec = layer_case("gru-reset_after-last", "float64").spec
+    assert adapter.refusal(spec) == "layer kind(s) gru"
+    declared = {("layer kind", "gru"): "no GRU today"}
+    monkeypatch.setattr(type(adapter), "refusals", lambda self: declared)
+    assert adapter.gaps("layer kind", LAYER_KINDS) == []
+    assert adapter.refusal(spec) == "no GRU today"
 
 
 def test_tf_padding_puts_the_odd_row_after():
@@ -182,12 +201,9 @@ def test_jax_leaky_relu_tie_at_zero_is_caught(jax, monkeypatch):
     z = jax.numpy.zeros(3)
     ours = jax_layers._activation("leaky_relu", {"alpha": 0.25})
     np.testing.assert_array_equal(jax.grad(lambda z: ours(z).sum())(z), [0.25] * 3)
-    original = jax_layers._activation
 
-    def jax_nn(name, options):
-        if name == "leaky_relu":
-            return lambda z: jax.nn.leaky_relu(z, negative_slope=options["alpha"])
-        return original(name, options)
+    def jax_nn(options):
+        return lambda z: jax.nn.leaky_relu(z, negative_slope=options["alpha"])
 
     spec = NetworkSpec(
         (1,),
@@ -201,5 +217,5 @@ def test_jax_leaky_relu_tie_at_zero_is_caught(jax, monkeypatch):
     )
     case = Case("control-leaky-tie", spec, seed=2)
     assert failing(compare_case(case, "jax")) == set()
-    monkeypatch.setattr(jax_layers, "_activation", jax_nn)
+    monkeypatch.setitem(jax_layers.ACTIVATIONS, "leaky_relu", jax_nn)
     assert ("grads", "1.b") in failing(compare_case(case, "jax"))

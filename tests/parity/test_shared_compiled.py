@@ -1,5 +1,5 @@
-"""Compiled functions shared across models (:mod:`parity_tests.frameworks.common.shared_compiled`): models of
-one structure share, models of another do not, and a shared compilation never hides a
+"""Compiled functions shared across models (:mod:`parity_tests.frameworks.common.shared_compiled`):
+models of one structure share, models of another do not, and a shared compilation never hides a
 planted error nor outlives it."""
 
 import dataclasses
@@ -9,7 +9,8 @@ import pytest
 from parity_tests.cases.matrix import BN_KERAS, Case, matrix_case
 from parity_tests.frameworks.jax import adapter as jax_adapter
 from parity_tests.frameworks.jax import optimizers as optim_jax
-from parity_tests.frameworks.keras import adapter as keras_mirror
+from parity_tests.frameworks.keras import backends as keras_backends
+from parity_tests.frameworks.keras.model import KerasModel
 from parity_tests.harness import registry
 from parity_tests.harness.parity import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
@@ -48,9 +49,10 @@ def test_jax_error_planted_after_a_clean_run_is_compiled_afresh_and_caught(jax, 
     after them passes again (nor may a planted compilation outlive its patch)."""
     case = Case("control", SQUARE, seed=11)
     assert failing(compare_case(case, "jax")) == set()
-    original = optim_jax._adam
+    adam = optim_jax.OPTIMIZERS["adam"]
+    wrong = lambda o: adam.build({**o, "beta2": o["beta2"] * (1 - 1e-7)})  # noqa: E731
     with monkeypatch.context() as m:
-        m.setattr(optim_jax, "_adam", lambda o: original({**o, "beta2": o["beta2"] * (1 - 1e-7)}))
+        m.setitem(optim_jax.OPTIMIZERS, "adam", dataclasses.replace(adam, build=wrong))
         assert ("step_20", "0.W") in failing(compare_case(case, "jax"))
     dense = jax_adapter.LAYERS["dense"]
     with monkeypatch.context() as m:
@@ -86,19 +88,19 @@ def test_keras_error_planted_after_a_clean_run_is_traced_afresh_and_caught(frame
     must give a compilation of its own."""
     case = Case("control", SGD, seed=11)
     assert failing(compare_case(case, framework)) == set()
-    original = keras_mirror.KerasModel.__init__
+    original = KerasModel.__init__
 
     def init(self, spec, params, **options):
         original(self, spec, params, **options)
         self.layers[1].activation = lambda z: self.ops.sigmoid(z) * 1.001
 
     with monkeypatch.context() as m:
-        m.setattr(keras_mirror.KerasModel, "__init__", init)
+        m.setattr(KerasModel, "__init__", init)
         assert ("forward", "output") in failing(compare_case(case, framework))
     assert failing(compare_case(case, framework)) == set()
     if framework == "keras-jax":  # float64 tanh is replaced on JAX; without it, float32
         with monkeypatch.context() as m:
-            m.delitem(keras_mirror.FLOAT64_ACTIVATIONS, ("jax", "tanh"))
+            m.delitem(keras_backends.FLOAT64_ACTIVATIONS, ("jax", "tanh"))
             assert ("forward", "output") in failing(compare_case(case, framework))
         assert failing(compare_case(case, framework)) == set()
 

@@ -1,15 +1,14 @@
 """The JAX adapter: a spec as pure ``jax.numpy`` functions, gradients by ``jax.grad``, the
-optimizers of :mod:`.optim_jax` (optax where it computes exactly the formulation).
+optimizers of :mod:`.optimizers` (optax where it computes exactly the formulation).
 
-Layouts: the reference's (``W`` is ``(n_in, n_out)``, tensors channels-last); each layer kind
-is one entry of ``LAYERS`` in :mod:`.jax_layers`, and every kind of the reference has one
-(dense, conv1d, conv2d, maxpool2d, avgpool2d, flatten, batchnorm in both conventions,
-layernorm, dropout, embedding, simple_rnn, lstm, gru with either reset placement, attention).
-A spec is refused (``unsupported``, with the reason) only for a layer kind without an entry,
-an entry's own reason, an activation or an optimizer formulation JAX has no equivalent of.
-Losses are written out in ``jax.numpy`` from each loss's
-definition (elementwise value, summed, divided by the reduction's divisor), with every option
-of the reference: Keras's clipping, torch's log clamp at -100, Keras's renormalisation.
+Layouts: the reference's (``W`` is ``(n_in, n_out)``, tensors channels-last).  The adapter's
+tables (:meth:`JaxAdapter.tables`): each layer kind is one entry of ``LAYERS`` and each
+activation one of ``ACTIVATIONS`` (:mod:`.layers`), each loss one of ``LOSSES``
+(:mod:`.losses`: every option of the reference, written out from each loss's definition),
+each optimizer one of ``OPTIMIZERS`` (:mod:`.optimizers`).  Every entry of the reference has
+one; a spec is refused only for an entry missing from a table (a gap the completeness test
+names), an entry's own reason (``JaxLayer.refusal``), an unmapped optimizer option, or a loss
+on the logits behind the output activation (Keras on TensorFlow's convention).
 
 State and host inputs.  Batch norm's running statistics are non-trainable state: the model
 carries them beside the parameters (``state()``), passes them into every step and takes the
@@ -30,14 +29,12 @@ float32 run stays float32 throughout.
 
 One training call (``forward_backward``, a step) runs two ``jax.jit``-compiled functions: the
 loss's value and gradient (``jax.value_and_grad`` of :meth:`JaxModel.objective`), then the
-optimizer's update.  Each is compiled once per process and shape for what it depends on, and
-shared by every model of that structure (:mod:`.shared_compiled`): the gradient by the spec
-less its optimizer, the update by the optimizer formulation and its options.  The matrix's
-1,008 JAX cases (7 activations x 8 losses x 9 formulations x 2 dtypes on one 3-5-3 network)
-share 112 gradients and 18 updates: 0.055 s a case, against 0.16 s op by op with every
-primitive's executable already cached and 0.48 s compiling each case's step whole (measured
-2026-12-02, quiet 2-core machine).  A network of new shapes (a random architecture, a layer
-case) compiles its own.  ``train`` from
+optimizer's update.  Compiling costs more than a case's calls, so each is compiled once per
+process and shape for what it depends on, and shared by every model of that structure
+(:mod:`parity_tests.frameworks.common.shared_compiled`): the gradient by the spec less its
+optimizer, the update by the optimizer formulation and its options (the matrix's cases, one
+3-5-3 network under many activations, losses and formulations, share a few of each).  A
+network of new shapes (a random architecture, a layer case) compiles its own.  ``train`` from
 ``COMPILE_FROM_STEPS`` steps is one ``jax.jit``-compiled ``jax.lax.scan`` over the gathered
 batches (the housing epoch of 6,700 per-sample steps, the worked examples' 10,000 and 50,001
 steps).
@@ -45,90 +42,62 @@ steps).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from parity_tests.frameworks.common.shared_compiled import SharedCompiled, spec_less_optimizer
-from parity_tests.frameworks.jax.layers import ACTIVATION_NAMES, LAYERS
+from parity_tests.frameworks.jax import optimizers
+from parity_tests.frameworks.jax.layers import ACTIVATIONS, LAYERS
+from parity_tests.frameworks.jax.losses import LOSSES, loss_fn
+from parity_tests.frameworks.jax.trace import trace
 from parity_tests.harness import loaders
-from parity_tests.harness.protocol import Adapter, Array, Batches, Model, Params
+from parity_tests.harness.protocol import (
+    Adapter,
+    Array,
+    Batches,
+    Model,
+    Params,
+    Resolved,
+    Trace,
+)
 from reference_nn import NetworkSpec, get_loss
-from reference_nn import losses as ref_losses
+from reference_nn.regularizers import L2
 
 COMPILE_FROM_STEPS = 200
 
 # jax.jit-compiled functions by what they depend on (see JaxModel._shared)
 _SHARED = SharedCompiled(
-    (__name__, "parity_tests.frameworks.jax.layers", "parity_tests.frameworks.jax.optimizers"),
+    (
+        __name__,
+        "parity_tests.frameworks.jax.layers",
+        "parity_tests.frameworks.jax.losses",
+        "parity_tests.frameworks.jax.optimizers",
+    ),
     lambda: LAYERS.values(),
 )
-
-
-def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
-    """``(p, y) -> loss`` in ``jax.numpy``, for the spec's loss and options."""
-    jnp = loaders.jax().numpy
-    nn = loaders.jax().nn
-    loss = get_loss(spec.loss, **spec.loss_options)
-
-    def reduce(elementwise: Any, y: Any) -> Any:
-        divisor = {"mean": y.size, "batch_mean": y.shape[0]}.get(loss.reduction, 1)
-        return jnp.sum(elementwise) / divisor
-
-    if isinstance(loss, ref_losses.SquaredError):
-        return lambda p, y: reduce(loss.scale * (p - y) * (p - y), y)
-    if isinstance(loss, ref_losses.BinaryCrossEntropy):
-
-        def bce(p: Any, y: Any) -> Any:
-            if loss.clip == "keras":
-                p = jnp.clip(p, loss.epsilon, 1.0 - loss.epsilon)
-            log_p, log_1mp = jnp.log(p), jnp.log(1.0 - p)
-            if loss.clip == "torch":
-                log_p, log_1mp = jnp.maximum(log_p, -100.0), jnp.maximum(log_1mp, -100.0)
-            return reduce(-(y * log_p + (1.0 - y) * log_1mp), y)
-
-        return bce
-    if isinstance(loss, ref_losses.BinaryCrossEntropyWithLogits):
-        # softplus(s) - s y: jax.nn.softplus is max(s, 0) + log1p(exp(-|s|)) with the exact
-        # derivative sigmoid(s).  Written out with jnp.maximum, autodiff gives the tie s = 0
-        # (a relu network's all-zero hidden layer) a derivative of 0 instead of 1/2: the
-        # parity matrix caught it (relu-bce_logits, 1.b off by 1/(2 N K)).
-        return lambda s, y: reduce(nn.softplus(s) - s * y, y)
-    if isinstance(loss, ref_losses.CategoricalCrossEntropy):
-
-        def cce(p: Any, y: Any) -> Any:
-            if loss.convention == "keras":
-                p = p / jnp.sum(p, axis=-1, keepdims=True)
-                p = jnp.clip(p, loss.epsilon, 1.0 - loss.epsilon)
-            return reduce(-y * jnp.log(p), y)
-
-        return cce
-    if isinstance(loss, ref_losses.CategoricalCrossEntropyWithLogits):
-        return lambda s, y: reduce(-y * nn.log_softmax(s, axis=-1), y)
-    raise ValueError(f"the JAX adapter has no loss {spec.loss!r}")
 
 
 class JaxModel(Model):
     """The network, loss and optimizer of ``spec`` as JAX functions, starting from ``params``."""
 
-    def __init__(self, spec: NetworkSpec, params: Params, *, prefer_optax: bool = True) -> None:
-        from parity_tests.frameworks.jax import optimizers as optim_jax
-
+    def __init__(
+        self, spec: NetworkSpec | Resolved, params: Params, *, prefer_optax: bool = True
+    ) -> None:
+        resolved = spec if isinstance(spec, Resolved) else Resolved.of(spec)
         self.prefer_optax = prefer_optax
         self._compiled_by_what: dict[str, Any] = {}  # this model's lookups in _SHARED
         self.jax = loaders.jax()
         self.jnp = self.jax.numpy
-        self.spec, self.dtype = spec, spec.np_dtype
-        self.layers = [
-            (lay.kind, LAYERS[lay.kind].configure(ref))
-            for lay, ref in zip(spec.layers, spec.build_layers(), strict=True)
-        ]
-        self.names = spec.parameter_names()
-        self.weights = set(spec.build_network().weight_names())
-        self.loss_fn = _loss_fn(spec)
-        self.optimizer = optim_jax.build(
-            spec.optimizer, spec.build_optimizer().options(), prefer_optax=prefer_optax
+        self.spec, self.dtype = resolved.spec, resolved.spec.np_dtype
+        self.layers = [(lay.kind, LAYERS[lay.kind].configure(lay.layer)) for lay in resolved.layers]
+        self.names = [f"{lay.index}.{name}" for lay in resolved.layers for name in lay.layer.params]
+        self.weights = set(resolved.weight_names)
+        self.loss_fn = loss_fn(self.spec)
+        self.optimizer_options = dict(resolved.optimizer_options)
+        self.optimizer = optimizers.build(
+            self.spec.optimizer, self.optimizer_options, prefer_optax=prefer_optax
         )
         # non-trainable state by reference name ("1.running_mean"), carried beside the
         # parameters; host inputs (dropout masks) drawn per training call, by layer index
@@ -165,8 +134,7 @@ class JaxModel(Model):
 
     def _to_device(self, a: Array) -> Any:
         """A host array as a JAX array: ``jax.device_put`` compiles nothing, where
-        ``jnp.asarray`` and ``jnp.zeros_like`` compile a small program for every new shape
-        (~20-40 ms each: 14 of them in a random architecture's case, 2026-12-02)."""
+        ``jnp.asarray`` and ``jnp.zeros_like`` compile a small program for every new shape."""
         return self.jax.device_put(np.asarray(a))
 
     def _layer(self, name: str) -> Any:
@@ -201,7 +169,7 @@ class JaxModel(Model):
     ) -> tuple[Any, dict[str, Any]]:
         """The output, and the state after this call (training: the updated running
         statistics; inference: none, the state is unchanged).  For the per-layer trace
-        (:mod:`.divergence`): ``shifts[i]`` (zeros) is added to layer ``i``'s output, so the
+        (:mod:`.trace`): ``shifts[i]`` (zeros) is added to layer ``i``'s output, so the
         gradient with respect to it is ``dL/d(output of layer i)``; ``outputs`` collects each
         layer's output."""
         a, new_state = X, {}
@@ -233,12 +201,11 @@ class JaxModel(Model):
         return loss, (out, {**state, **new_state})
 
     def penalty(self, params: dict[str, Any], batch_size: int) -> Any:
-        """The spec's L2 penalty: keras ``l * sum(W^2)`` or course ``lam / (2m) * sum(W^2)``,
-        weights only (0 without one)."""
+        """The spec's L2 penalty, ``c * sum(W^2)`` over the weights (0 without one)."""
         reg = self.spec.regularizer
         total: Any = 0.0
         if reg:
-            c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * batch_size)
+            c = L2(**reg).coefficient(batch_size)
             for name in self.names:
                 if name in self.weights:
                     total = total + c * self.jnp.sum(params[name] ** 2)
@@ -254,14 +221,14 @@ class JaxModel(Model):
 
     def _shared(self, what: str) -> Any:
         """The process's ``jax.jit`` of this model's method ``what``, shared by every model
-        that computes the same function (:mod:`.shared_compiled`): the gradient and the
+        that computes the same function (:class:`SharedCompiled`): the gradient and the
         prediction depend on the configured layers and the spec less its optimizer (loss,
         regularizer, dtype), the optimizer's ``init`` and ``update`` on its formulation and
         options.  ``jax.jit`` compiles again only for shapes it has not seen."""
         compiled = self._compiled_by_what.get(what)
         if compiled is None:
             if what.startswith("optimizer."):
-                options = repr(self.spec.build_optimizer().options())
+                options = repr(self.optimizer_options)
                 structure: tuple[Any, ...] = (self.spec.optimizer, options, self.prefer_optax)
                 fn = getattr(self.optimizer, what.split(".", 1)[1])
             else:
@@ -301,6 +268,9 @@ class JaxModel(Model):
         predict = self._shared("_predict")
         return np.array(predict(self.params, self.state_, self._to_device(X)))
 
+    def trace(self, X: Array, y: Array) -> Trace:
+        return trace(self, X, y)
+
     # ------------------------------------------------------------------ compiled steps
     def _step(self, carry: tuple[Any, Any, Any], batch: tuple[Any, ...]) -> tuple[Any, Any]:
         params, opt_state, state = carry
@@ -317,7 +287,7 @@ class JaxModel(Model):
         )
         return params, opt_state, state, losses
 
-    def _scan_arguments(self, X: Array, y: Array, batches: Batches, draw: bool) -> tuple:
+    def _scan_arguments(self, X: Array, y: Array, batches: Batches, draw: bool) -> tuple[Any, ...]:
         """The scan's arguments: the gathered batches and every step's host inputs (drawn in
         step order, as the eager steps would draw them; zeros with ``draw=False``)."""
         Hb = self._host_steps(len(batches), batches.shape[1], draw)
@@ -367,29 +337,28 @@ class JaxAdapter(Adapter):
             "optax": loaders.optax().__version__,
         }
 
-    def refusal(self, spec: Any) -> str | None:  # type: ignore[override]
-        from parity_tests.frameworks.jax.optimizers import unsupported_optimizer
+    def tables(self) -> Mapping[str, Collection[str]]:
+        return {
+            "layer kind": LAYERS,
+            "activation": ACTIVATIONS,
+            "loss": LOSSES,
+            "optimizer": optimizers.OPTIMIZERS,
+        }
 
-        missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
-        if missing:
-            return f"layer kind(s) {', '.join(missing)}"
-        acts: set[str] = set()
-        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
-            config = LAYERS[lay.kind].configure(ref)
-            reason = LAYERS[lay.kind].unsupported(config)
+    def option_refusal(self, resolved: Resolved) -> str | None:
+        for lay in resolved.layers:
+            reason = LAYERS[lay.kind].refusal(LAYERS[lay.kind].configure(lay.layer))
             if reason:
                 return reason
-            acts.update(LAYERS[lay.kind].activations(config))
-        unknown = sorted(acts - set(ACTIVATION_NAMES))
-        if unknown:
-            return f"activation(s) {', '.join(unknown)}"
+        spec = resolved.spec
         if get_loss(spec.loss, **spec.loss_options).logits_of:
             return "Keras on TensorFlow's loss on the logits behind the output activation"
-        return unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
+        return optimizers.option_refusal(spec.optimizer, resolved.optimizer_options)
 
-    def build(self, spec: NetworkSpec, params: Params, **options: Any) -> JaxModel:
+    def build(self, spec: NetworkSpec | Resolved, params: Params, **options: Any) -> JaxModel:
         unknown = set(options) - {"prefer_optax"}
         if unknown:
             raise TypeError(f"the JAX adapter takes only prefer_optax=, got {sorted(unknown)}")
-        self.check_supported(spec)
-        return JaxModel(spec, params, **options)
+        resolved = spec if isinstance(spec, Resolved) else Resolved.of(spec)
+        self.check_supported(resolved)
+        return JaxModel(resolved, params, **options)

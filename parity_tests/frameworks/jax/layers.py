@@ -5,16 +5,17 @@ parameters translate.  The reference's layouts are kept as they are, so every tr
 copy: dense ``W (n_in, n_out)``, channels-last tensors and HWIO kernels (``(kh, kw, C, F)``;
 ``(k, C, F)`` in 1-D), recurrent ``W (D, G*H)``, ``U (H, G*H)`` with the gates in the
 reference's column blocks, attention's per-head ``(D, heads, key_dim)``.  A new layer kind is
-one entry in ``LAYERS``; the adapter is :mod:`.jax_adapter`.  Activations are ``jax.nn`` /
-``jax.numpy`` functions, by reference name.
+one entry in ``LAYERS``, a new activation one entry in ``ACTIVATIONS`` (``jax.nn`` /
+``jax.numpy`` functions, by reference name); the adapter (:mod:`.adapter`) reports both tables,
+so a reference entry missing from either is a gap the completeness test names.
 
 Every kind of the reference runs:
 
 * ``dense``; ``flatten`` (a reshape of the channels-last tensor: the reference's order);
 * ``conv1d`` / ``conv2d``: ``lax.conv_general_dilated`` (``NWC/WIO/NWC``, ``NHWC/HWIO/NHWC``)
   with strides, ``rhs_dilation`` and explicit padding pairs: TensorFlow's ``same``, from
-  :func:`.padding.tf_padding` (the adapters' own copy of the rule, so the parity check tests
-  the reference's);
+  :func:`parity_tests.frameworks.common.padding.tf_padding` (the adapters' own copy of the
+  rule, so the parity check tests the reference's);
 * ``maxpool2d`` / ``avgpool2d``: ``lax.reduce_window`` (``max`` from ``-inf``: a padded
   position never wins; ``add`` divided by the same window sum over ones, so a ``same`` window
   at the border divides by its count of real inputs, as TensorFlow);
@@ -35,7 +36,7 @@ Every kind of the reference runs:
   training forward call), drawn on the host by the adapter (``JaxLayer.host_input``) and passed
   in as an argument, so the step still compiles; identity in inference.
 
-``JaxLayer.unsupported`` names what an entry cannot compute (none does today: every kind and
+``JaxLayer.refusal`` names what an entry cannot compute (none does today: every kind and
 option of the reference runs); the adapter refuses such a spec with that reason.
 """
 
@@ -52,37 +53,29 @@ from parity_tests.harness import loaders
 from parity_tests.harness.protocol import Array
 from reference_nn.layers.dropout import dropout_mask
 
+# reference activation name -> (its options -> the function); ``jax.nn`` / ``jax.numpy``,
+# looked up when a layer computes, so the names are readable without importing JAX
+ACTIVATIONS: dict[str, Callable[[dict[str, float]], Callable[[Any], Any]]] = {
+    "identity": lambda options: lambda z: z,
+    "sigmoid": lambda options: loaders.jax().nn.sigmoid,
+    "tanh": lambda options: loaders.jax().numpy.tanh,
+    "relu": lambda options: loaders.jax().nn.relu,
+    # the reference's definition, z for z > 0 else alpha z: its derivative at 0 is alpha, as
+    # the reference's and torch's; jax.nn.leaky_relu's (where(z >= 0, ...)) is 1.  Random
+    # networks reach the tie: dropout zeroes a sample's whole row, a layernorm maps it to
+    # beta = 0 and the next dense layer's z to exactly 0
+    "leaky_relu": lambda options: (
+        lambda z: loaders.jax().numpy.where(z > 0, z, options["alpha"] * z)
+    ),
+    "elu": lambda options: lambda z: loaders.jax().nn.elu(z, alpha=options.get("alpha", 1.0)),
+    "softplus": lambda options: loaders.jax().nn.softplus,
+    "softmax": lambda options: lambda z: loaders.jax().nn.softmax(z, axis=-1),
+}
+
 
 def _activation(name: str, options: dict[str, float]) -> Callable[[Any], Any]:
-    jax = loaders.jax()
-    jnp, nn = jax.numpy, jax.nn
-    table: dict[str, Callable[[Any], Any]] = {
-        "identity": lambda z: z,
-        "sigmoid": nn.sigmoid,
-        "tanh": jnp.tanh,
-        "relu": nn.relu,
-        # the reference's definition, z for z > 0 else alpha z: its derivative at 0 is alpha,
-        # as the reference's and torch's; jax.nn.leaky_relu's (where(z >= 0, ...)) is 1.  A
-        # tie the random CNNs reach: dropout zeroes a sample's whole row, a layernorm maps it
-        # to beta = 0 and the next dense layer's z to exactly 0 (random-layers0)
-        "leaky_relu": lambda z: jnp.where(z > 0, z, options["alpha"] * z),
-        "elu": lambda z: nn.elu(z, alpha=options.get("alpha", 1.0)),
-        "softplus": nn.softplus,
-        "softmax": lambda z: nn.softmax(z, axis=-1),
-    }
-    return table[name]
+    return ACTIVATIONS[name](options)
 
-
-ACTIVATION_NAMES = (
-    "identity",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "softplus",
-    "softmax",
-)
 
 Config = dict[str, Any]
 
@@ -113,12 +106,10 @@ class JaxLayer:
     apply: Callable[[Config, dict[str, Any], Any, bool], Any]
     to_jax: Callable[[str, Array], Array]  # reference name, value -> JAX layout
     from_jax: Callable[[str, Array], Array]
-    # the layer's activation names (none: ()), checked by ``unsupported``
-    activations: Callable[[Config], tuple[str, ...]] = lambda config: ()
     # built reference layer -> the config ``apply`` reads (options, shapes, dtype)
     configure: Callable[[Any], Config] = _options
     # config -> None, or what this entry cannot compute (the adapter refuses the spec with it)
-    unsupported: Callable[[Config], str | None] = lambda config: None
+    refusal: Callable[[Config], str | None] = lambda config: None
     # non-trainable state: config -> initial values by reference name ("running_mean")
     state_init: Callable[[Config], dict[str, Array]] = lambda config: {}
     # (config, own arrays (state included), layer input) -> the state after a training call
@@ -137,10 +128,6 @@ def _dense(config: Config, params: dict[str, Any], x: Any, training: bool) -> An
     if config["use_bias"]:
         z = z + params["b"]
     return _activation(config["activation"], config["activation_options"])(z)
-
-
-def _own_activation(config: Config) -> tuple[str, ...]:
-    return (config["activation"],)
 
 
 # ---------------------------------------------------------------- windows
@@ -395,9 +382,9 @@ def _attention(config: Config, p: dict[str, Any], x: Any, training: bool) -> Any
 
 
 LAYERS: dict[str, JaxLayer] = {
-    "dense": JaxLayer(_dense, _same, _same, _own_activation),
-    "conv1d": JaxLayer(_conv, _same, _same, _own_activation, _conv_configure),
-    "conv2d": JaxLayer(_conv, _same, _same, _own_activation, _conv_configure),
+    "dense": JaxLayer(_dense, _same, _same),
+    "conv1d": JaxLayer(_conv, _same, _same, configure=_conv_configure),
+    "conv2d": JaxLayer(_conv, _same, _same, configure=_conv_configure),
     "maxpool2d": JaxLayer(_maxpool, _same, _same, configure=_pool_configure),
     "avgpool2d": JaxLayer(_avgpool, _same, _same, configure=_pool_configure),
     "flatten": JaxLayer(_flatten, _same, _same),

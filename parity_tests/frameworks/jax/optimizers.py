@@ -22,7 +22,10 @@ torch / Keras Adam                   hand-written: optax's ``scale_by_adam`` div
 Keras decoupled weight_decay         hand-written: ``p <- p - p wd lr`` before the update
 ===================================  ======================================================
 
-Nothing is refused: :func:`unsupported` returns None for every optimizer the reference has.
+``OPTIMIZERS`` maps each reference optimizer to its update and the reference options the
+update reads (``maps``); :func:`option_refusal` refuses a non-default value of any other option
+by name, so an option added to the reference is refused until an update reads it, never
+dropped silently.  Today every option of every reference optimizer is mapped: nothing is refused.
 
 An optimizer here is two pure functions, ``init(params) -> state`` and
 ``update(params, grads, state) -> (params, state)``, over dicts of arrays, so that a whole
@@ -44,19 +47,6 @@ State = dict[str, Any]
 Tree = dict[str, Any]
 
 
-def _resolved(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    return get_optimizer(name, **options).options()
-
-
-def unsupported(name: str, options: Mapping[str, Any]) -> str | None:
-    """None: JAX runs every optimizer and formulation of the reference."""
-    _resolved(name, options)  # unknown names and bad options raise here, as everywhere
-    return None
-
-
-unsupported_optimizer = unsupported
-
-
 @dataclass(frozen=True)
 class JaxOptimizer:
     """``init(params) -> state``; ``update(params, grads, state) -> (params, state)``."""
@@ -66,9 +56,31 @@ class JaxOptimizer:
     via_optax: bool  # True where the update is an optax transform
 
 
+@dataclass(frozen=True)
+class Optimizer:
+    """One reference optimizer: its hand-written update (resolved options -> the update) and
+    the reference options that update reads."""
+
+    build: Callable[[dict[str, Any]], JaxOptimizer]
+    maps: tuple[str, ...]
+
+
+def option_refusal(name: str, options: Mapping[str, Any]) -> str | None:
+    """The options of ``name`` (resolved) set away from their defaults that its entry does not
+    map, by name; None where the entry computes them all."""
+    entry = OPTIMIZERS[name]
+    unmapped = set(options) - set(entry.maps)
+    if not unmapped:
+        return None
+    defaults = get_optimizer(name, **{k: v for k, v in options.items() if k in entry.maps})
+    changed = sorted(k for k in unmapped if options[k] != defaults.options().get(k))
+    return f"the {name} option(s) {', '.join(changed)}" if changed else None
+
+
 def uses_optax(name: str, options: Mapping[str, Any]) -> bool:
-    """Whether :func:`build` uses optax for this formulation (see the module docstring)."""
-    o = _resolved(name, options)
+    """Whether :func:`build` uses optax for this formulation (resolved options; see the module
+    docstring)."""
+    o = options
     if name != "sgd":
         return False
     if not o["momentum"]:
@@ -77,12 +89,12 @@ def uses_optax(name: str, options: Mapping[str, Any]) -> bool:
 
 
 def build(name: str, options: Mapping[str, Any], *, prefer_optax: bool = True) -> JaxOptimizer:
-    """The update of ``name(**options)``; ``prefer_optax=False`` gives the hand-written rule
-    even where optax computes the same (to prove that it does)."""
-    o = _resolved(name, options)
+    """The update of ``name`` with its resolved ``options``; ``prefer_optax=False`` gives the
+    hand-written rule even where optax computes the same (to prove that it does)."""
+    o = dict(options)
     if prefer_optax and uses_optax(name, o):
         return _optax_sgd(o)
-    return {"sgd": _sgd, "rmsprop": _rmsprop, "adam": _adam}[name](o)
+    return OPTIMIZERS[name].build(o)
 
 
 def _map(f: Callable[..., Any], *trees: Tree) -> Tree:
@@ -246,3 +258,26 @@ def _adam(o: dict[str, Any]) -> JaxOptimizer:
         return {k: r[0] for k, r in out.items()}, {"t": t, **new}
 
     return JaxOptimizer(init, update, via_optax=False)
+
+
+OPTIMIZERS: dict[str, Optimizer] = {
+    "sgd": Optimizer(
+        _sgd, ("lr", "momentum", "nesterov", "convention", "weight_decay", "dampening")
+    ),
+    "rmsprop": Optimizer(
+        _rmsprop, ("lr", "rho", "eps", "convention", "weight_decay", "momentum", "centered")
+    ),
+    "adam": Optimizer(
+        _adam,
+        (
+            "lr",
+            "beta1",
+            "beta2",
+            "eps",
+            "convention",
+            "weight_decay",
+            "amsgrad",
+            "decoupled_weight_decay",
+        ),
+    ),
+}

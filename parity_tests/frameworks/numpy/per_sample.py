@@ -23,16 +23,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from parity_tests.harness.protocol import Resolved
 from reference_nn import NetworkSpec
 
 Params = dict[str, np.ndarray]
 
 
-def applies(spec: NetworkSpec, X: np.ndarray, batches: np.ndarray) -> bool:
+def applies(spec: NetworkSpec | Resolved, X: np.ndarray, batches: np.ndarray) -> bool:
     """Whether this loop computes ``spec`` on these batches: float64, two dense sigmoid layers
     with biases and one output, MSE, plain SGD (no momentum, no decay, no L2), one sample a step."""
+    resolved = spec if isinstance(spec, Resolved) else Resolved.of(spec)
+    spec, opt = resolved.spec, resolved.optimizer_options
     layers = [lay.options for lay in spec.layers]
-    opt = spec.build_optimizer().options()
     return (
         X.dtype == np.float64
         and batches.ndim == 2
