@@ -88,44 +88,6 @@ def _trace_numpy(model: Any, X: Array, y: Array) -> Trace:
     return Trace(X, traces)
 
 
-def _trace_torch(model: Any, X: Array, y: Array) -> Trace:
-    from parity_tests.frameworks.torch.layers import LAYERS
-
-    torch, spec = model.torch, model.spec
-    groups = getattr(model, "groups", None)  # set by check_model for a user's own module
-    if groups is None:
-        modules = list(model.model)
-        groups, start = [], 0
-        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
-            # how many modules this kind builds: build a throwaway copy and count
-            built = LAYERS[lay.kind].build(torch, dict(ref.options), ref.input_shape, model.dtype)
-            groups.append(modules[start : start + len(built)])
-            start += len(built)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    model.optimizer.zero_grad()
-    h, outs = Xt, []
-    for group in groups:
-        for module in group:
-            h = module(h)
-        h.retain_grad()
-        outs.append(h)
-    loss = model.loss_fn(h, yt) + model._penalty(Xt, model._tensor)
-    loss.backward()
-    grads = model.named(lambda t: t.grad)
-    model.optimizer.zero_grad()
-    return Trace(
-        X,
-        [
-            LayerTrace(
-                o.detach().numpy().copy(),
-                _copy(o.grad),
-                {k: v for k, v in grads.items() if k.split(".", 1)[0] == str(i)},
-            )
-            for i, o in enumerate(outs)
-        ],
-    )
-
-
 def _trace_keras(model: Any, X: Array, y: Array) -> Trace | None:
     """Through a ``tf.GradientTape``: on another Keras backend, untraced (None)."""
     if model.tf is None:
@@ -203,7 +165,7 @@ def _trace_jax(model: Any, X: Array, y: Array) -> Trace:
 
 TRACERS: dict[str, Callable[[Any, Array, Array], Trace | None]] = {
     "numpy": _trace_numpy,
-    "torch": _trace_torch,
+    "torch": lambda model, X, y: model.trace(X, y),
     "keras": _trace_keras,
     "jax": _trace_jax,
 }

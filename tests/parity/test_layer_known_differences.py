@@ -106,7 +106,7 @@ def test_flatten_order_matters_to_the_parity_case(torch, monkeypatch):
     from parity_tests.cases import matrix as cases
     from parity_tests.frameworks.torch import layers as torch_layers
 
-    def nchw_flatten(torch_, options, input_shape, dtype):
+    def nchw_flatten(torch_, layer, dtype):
         class NCHWFlatten(torch_.nn.Module):
             def forward(self, x):
                 return x.movedim(-1, 1).flatten(1)

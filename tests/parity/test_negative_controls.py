@@ -73,7 +73,7 @@ def test_missing_transpose_in_the_torch_mirror_is_caught(torch, monkeypatch):
     def no_transpose(self, params):
         original(self, params)
         with self.torch.no_grad():  # layer 0's weight copied as W, not W.T
-            self._tensor("0.W").copy_(self.torch.from_numpy(params["0.W"].copy()))
+            self.tensor("0.W").copy_(self.torch.from_numpy(params["0.W"].copy()))
 
     monkeypatch.setattr(TorchModel, "set_parameters", no_transpose)
     bad = _failing("torch")

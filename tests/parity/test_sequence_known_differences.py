@@ -175,12 +175,12 @@ def _attention(heads=2, key_dim=2, causal=True):
 
 def test_torch_packs_q_k_v_into_one_in_proj_weight(torch):
     """nn.MultiheadAttention holds ``in_proj_weight (3E, D)``: Wq, Wk, Wv each transposed to
-    (E, D) with the heads' rows head-major, stacked; ``torch_in_proj`` builds it."""
-    from parity_tests.frameworks.torch.layers import torch_in_proj
-
+    (E, D) with the heads' rows head-major, stacked."""
     layer = _attention()
     p = layer.params
     D = E = 4
+    packed = np.concatenate([p[n].reshape(D, E).T for n in ("Wq", "Wk", "Wv")])
+    in_bias = np.concatenate([p[n].reshape(-1) for n in ("bq", "bk", "bv")])
     x = np.random.default_rng(8).normal(size=(3, 5, D))
     mha = torch.nn.MultiheadAttention(E, 2, batch_first=True, dtype=torch.float64)
     mask = torch.ones(5, 5, dtype=torch.bool).triu(1)
@@ -188,13 +188,13 @@ def test_torch_packs_q_k_v_into_one_in_proj_weight(torch):
     def output(weight):
         with torch.no_grad():
             mha.in_proj_weight.copy_(torch.from_numpy(weight))
-            mha.in_proj_bias.copy_(torch.from_numpy(torch_in_proj(p)[1]))
+            mha.in_proj_bias.copy_(torch.from_numpy(in_bias))
             mha.out_proj.weight.copy_(torch.from_numpy(p["Wo"].reshape(E, D).T.copy()))
             mha.out_proj.bias.copy_(torch.from_numpy(p["bo"]))
             t = torch.from_numpy(x)
             return mha(t, t, t, attn_mask=mask, need_weights=False)[0].numpy()
 
-    assert _err(output(torch_in_proj(p)[0]), layer.forward(x)) < TOL
+    assert _err(output(packed), layer.forward(x)) < TOL
     untransposed = np.concatenate([p[n].reshape(D, E) for n in ("Wq", "Wk", "Wv")])
     assert _err(output(untransposed), layer.forward(x)) > 1e-2
 

@@ -1,115 +1,100 @@
 """The PyTorch adapter: a spec rebuilt with ``torch.nn`` modules, torch's own losses, autograd
 and ``torch.optim``.
 
-Layouts: ``nn.Linear.weight`` is ``(n_out, n_in)``, so a dense ``W`` goes in as ``W.T`` and
-comes back transposed; each layer kind's translation is one entry of ``LAYERS`` in
-:mod:`.torch_layers`.
+Each table is a module of this folder, read by :meth:`TorchAdapter.tables`: the layer kinds
+and activations (:mod:`.layers`; ``nn.Linear.weight`` is ``(n_out, n_in)``, so a dense ``W``
+goes in as ``W.T`` and comes back transposed), the losses (:mod:`.losses`) and the optimizers
+(:mod:`.optimizers`).  torch implements every entry of the reference's registries; what it
+refuses is an option's convention (``option_refusal``).  The per-layer trace is
+:mod:`.trace`, a user's ``nn.Sequential`` is read by :mod:`.converters`.
 
 ``train`` (many steps at once) is one ``torch.compile``d ``while_loop`` when the optimizer is
 plain SGD: the body takes the step's batch, gets the gradient from torch's autograd through
 ``torch.func.grad`` of the model's own forward (``torch.func.functional_call``) and loss, and
 applies ``torch.optim``'s functional SGD (``torch.optim.sgd.sgd``, what ``SGD.step`` runs).
-Eager torch costs ~250 us a step; compiled, a few.  A bug found on the way (torch 2.13
-inductor): its post-grad pattern matcher rewrites ``add(p, mm(a, b), alpha=-lr)`` into
-``addmm(p, a, b)`` and drops ``alpha``, so ``param.add_(grad, alpha=-lr)`` silently became
-``param + grad``; ``pattern_matcher=False`` avoids it, and the parity check caught it.
+Eager torch costs ~250 us a step; compiled, a few.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
 
-from parity_tests.frameworks.torch.layers import LAYERS, TORCH_NAMES
+from parity_tests.frameworks.torch import losses as torch_losses
+from parity_tests.frameworks.torch import optimizers
+from parity_tests.frameworks.torch.layers import ACTIVATIONS, LAYERS
+from parity_tests.frameworks.torch.trace import trace_layers
 from parity_tests.harness import loaders
-from parity_tests.harness.protocol import Adapter, Array, Batches, Model, NotMirrored, Params
+from parity_tests.harness.conversion import Converted
+from parity_tests.harness.protocol import Adapter, Array, Batches, Model, Params, Resolved, Trace
 from reference_nn import NetworkSpec
+from reference_nn.regularizers import L2
 
 # Runs shorter than this are stepped eagerly: compiling costs seconds, a step ~250 us.
 COMPILE_FROM_STEPS = 200
 
 
-def supports(spec: NetworkSpec) -> str | None:
-    """None if torch can run ``spec``, else the reason it cannot."""
-    from parity_tests.frameworks.torch.optimizers import unsupported_optimizer
-
-    reason = unsupported_optimizer(spec.optimizer, spec.build_optimizer().options())
-    if reason:
-        return reason
-    if spec.loss == "bce" and spec.loss_options.get("clip") == "keras":
-        return "Keras' probability clipping"
-    if spec.loss == "cce" and spec.loss_options.get("convention") == "keras":
-        return "Keras' probability renormalisation"
-    if spec.loss_options.get("clip" if spec.loss == "bce" else "convention") == "logits":
-        return "Keras on TensorFlow's loss on the logits behind the output activation"
-    return None
-
-
-def _loss_fn(spec: NetworkSpec) -> Callable[[Any, Any], Any]:
-    torch = loaders.torch()
-    nn = torch.nn
-    name = spec.loss
-    if name == "mse":
-        return nn.MSELoss()
-    if name == "sse":
-        return nn.MSELoss(reduction="sum")
-    if name == "half_sse":
-        sse = nn.MSELoss(reduction="sum")
-        return lambda p, y: 0.5 * sse(p, y)
-    if name == "bce":
-        if spec.loss_options.get("reduction", "mean") != "mean":
-            raise NotMirrored("bce with a reduction other than mean")
-        return nn.BCELoss()
-    if name == "logistic":  # the course cost: sum over classes, mean over samples
-        bce_sum = nn.BCELoss(reduction="sum")
-        return lambda p, y: bce_sum(p, y) / p.shape[0]
-    if name == "bce_logits":
-        return nn.BCEWithLogitsLoss()
-    if name == "cce":  # torch has no probability form: written out
-        return lambda p, y: -(y * torch.log(p)).sum(dim=-1).mean()
-    if name == "cce_logits":
-        return nn.CrossEntropyLoss()  # probability targets, mean over the batch
-    raise NotMirrored(f"loss {name}")
-
-
-def _optimizer(spec: NetworkSpec, parameters: Any) -> Any:
-    from parity_tests.frameworks.torch import optimizers as optim_torch
-
-    return optim_torch.build(spec.optimizer, spec.build_optimizer().options(), parameters)
-
-
 class TorchModel(Model):
-    """The network, loss and optimizer of ``spec`` in torch, starting from ``params``."""
+    """The network, loss and optimizer of a resolved spec in torch, starting from ``params``
+    (:meth:`wrapping`: a user's own module in place of the network built here)."""
 
-    # a user's own model (Adapter.wrap): its objects per reference layer, else None
+    # a user's own model: its modules per reference layer (else the built network's, sliced
+    # by ``group_sizes``)
     groups: list[list[Any]] | None = None
 
-    def __init__(self, spec: NetworkSpec, params: Params) -> None:
+    def __init__(self, resolved: Resolved, params: Params) -> None:
         torch = loaders.torch()
-        self.torch, self.spec = torch, spec
-        self.dtype = getattr(torch, spec.dtype)
+        dtype = getattr(torch, resolved.spec.dtype)
         modules: list[Any] = []
-        # reference name ("0.W") -> (kind, torch module, torch attribute ("weight"))
-        self.slots: dict[str, tuple[str, Any, str]] = {}
-        self.state_slots: dict[str, tuple[Any, str]] = {}  # "1.running_mean" -> (module, attr)
-        for i, (lay, ref) in enumerate(zip(spec.layers, spec.build_layers(), strict=True)):
-            built = LAYERS[lay.kind].build(torch, dict(ref.options), ref.input_shape, self.dtype)
-            for name in ref.params:
-                self.slots[f"{i}.{name}"] = (lay.kind, built[0], TORCH_NAMES[lay.kind][name])
-            for name, attr in LAYERS[lay.kind].state_names.items():
-                self.state_slots[f"{i}.{name}"] = (built[0], attr)
+        slots: dict[str, tuple[str, Any, str]] = {}
+        state_slots: dict[str, tuple[Any, str]] = {}
+        self.group_sizes: list[int] = []
+        for lay in resolved.layers:
+            entry = LAYERS[lay.kind]
+            built = entry.build(torch, lay, dtype)
+            for name in lay.layer.params:
+                slots[f"{lay.index}.{name}"] = (lay.kind, built[0], entry.names[name])
+            for name, attr in entry.state_names.items():
+                state_slots[f"{lay.index}.{name}"] = (built[0], attr)
             modules += built
-        self.weight_names = spec.build_network().weight_names()
-        self.model = torch.nn.Sequential(*modules)
+            self.group_sizes.append(len(built))
+        self._attach(resolved, torch.nn.Sequential(*modules), slots, state_slots)
         self.set_parameters(params)
-        self.loss_fn = _loss_fn(spec)
-        self.optimizer = _optimizer(spec, self.model.parameters())
+
+    @classmethod
+    def wrapping(cls, module: Any, converted: Converted) -> TorchModel:
+        """A model whose network is the user's ``module`` as converted (its parameters stay)."""
+        model = cls.__new__(cls)
+        model._attach(Resolved.of(converted.spec), module, dict(converted.slots), {})
+        model.groups = converted.groups
+        return model
+
+    def _attach(
+        self,
+        resolved: Resolved,
+        network: Any,
+        slots: dict[str, tuple[str, Any, str]],
+        state_slots: dict[str, tuple[Any, str]],
+    ) -> None:
+        torch = loaders.torch()
+        spec = resolved.spec
+        self.torch, self.resolved, self.spec = torch, resolved, spec
+        self.model = network
+        # reference name ("0.W") -> (kind, torch module, torch attribute ("weight"))
+        self.slots = slots
+        self.state_slots = state_slots  # "1.running_mean" -> (module, attribute)
+        self.l2 = L2(**spec.regularizer) if spec.regularizer else None
+        self.loss_fn = torch_losses.build(spec.loss, spec.loss_options)
+        self.optimizer = optimizers.build(
+            spec.optimizer, resolved.optimizer_options, network.parameters()
+        )
         self._compiled: Any = None
 
     # ------------------------------------------------------------------ parameters
-    def _tensor(self, name: str) -> Any:
+    def tensor(self, name: str) -> Any:
+        """The live torch tensor of the reference parameter ``name`` ("0.W")."""
         _, module, attr = self.slots[name]
         return getattr(module, attr)
 
@@ -117,13 +102,13 @@ class TorchModel(Model):
         with self.torch.no_grad():
             for name, (kind, _, _) in self.slots.items():
                 value = LAYERS[kind].to_torch(name.split(".", 1)[1], params[name])
-                self._tensor(name).copy_(self.torch.from_numpy(value))
+                self.tensor(name).copy_(self.torch.from_numpy(value))
 
     def named(self, tensors: Callable[[Any], Any]) -> Params:
         """``tensors(parameter)`` for every parameter, by reference name and layout."""
         out: Params = {}
         for name, (kind, _, _) in self.slots.items():
-            value = tensors(self._tensor(name)).detach().numpy()
+            value = tensors(self.tensor(name)).detach().numpy()
             out[name] = LAYERS[kind].from_torch(name.split(".", 1)[1], value)
         return out
 
@@ -147,18 +132,17 @@ class TorchModel(Model):
             self.model.train()
 
     # ------------------------------------------------------------------ passes
-    def _penalty(self, X: Any, weight: Callable[[str], Any]) -> Any:
-        reg = self.spec.regularizer
-        if not reg:
+    def penalty(self, X: Any, weight: Callable[[str], Any]) -> Any:
+        """The spec's L2 penalty on the weights (``weight(name)``: the tensor of "0.W")."""
+        if self.l2 is None:
             return 0.0
-        # keras l * sum(W^2) or course lam / (2m) * sum(W^2), weights only (never biases)
-        c = reg["lam"] if reg["convention"] == "keras" else reg["lam"] / (2.0 * X.shape[0])
-        return sum(c * (weight(name) ** 2).sum() for name in self.weight_names)
+        c = self.l2.coefficient(X.shape[0])
+        return sum(c * (weight(name) ** 2).sum() for name in self.resolved.weight_names)
 
     def output_and_loss(self, X: Any, y: Any) -> Any:
         """Forward pass and loss (with the spec's L2 penalty), on the autograd tape."""
         out = self.model(X)
-        return out, self.loss_fn(out, y) + self._penalty(X, self._tensor)
+        return out, self.loss_fn(out, y) + self.penalty(X, self.tensor)
 
     def forward_backward(self, X: Array, y: Array) -> tuple[Array, Array, Params]:
         Xt, yt = self.torch.from_numpy(X), self.torch.from_numpy(y)
@@ -176,9 +160,22 @@ class TorchModel(Model):
         self.optimizer.step()
         return float(loss.detach())
 
+    def layer_modules(self) -> list[list[Any]]:
+        """The modules of each reference layer, in order."""
+        if self.groups is not None:
+            return self.groups
+        modules, groups, start = list(self.model), [], 0
+        for size in self.group_sizes:
+            groups.append(modules[start : start + size])
+            start += size
+        return groups
+
+    def trace(self, X: Array, y: Array) -> Trace:
+        return trace_layers(self, X, y)
+
     # ------------------------------------------------------------------ compiled steps
     def _compilable(self) -> bool:
-        o = self.spec.build_optimizer().options()
+        o = self.resolved.optimizer_options
         dense_only = all(lay.kind == "dense" for lay in self.spec.layers)  # buffers, host masks
         return (
             self.spec.optimizer == "sgd"
@@ -194,12 +191,12 @@ class TorchModel(Model):
 
         names = [name for name, _ in self.model.named_parameters()]
         by_ref = {ref: names.index(self._torch_name(ref)) for ref in self.slots}
-        lr = self.spec.build_optimizer().options()["lr"]
+        lr = self.resolved.optimizer_options["lr"]
         model, loss_fn = self.model, self.loss_fn
 
         def loss(params, x, t):  # type: ignore[no-untyped-def]
             out = torch.func.functional_call(model, dict(zip(names, params, strict=True)), (x,))
-            return loss_fn(out, t) + self._penalty(x, lambda ref: params[by_ref[ref]])
+            return loss_fn(out, t) + self.penalty(x, lambda ref: params[by_ref[ref]])
 
         grad = torch.func.grad(loss)
 
@@ -231,7 +228,10 @@ class TorchModel(Model):
             losses = torch.zeros(Xb.shape[0], dtype=Xb.dtype)
             return while_loop(cond, body, (start.clone(), losses, *params))[1:]
 
-        options = {"cpp_wrapper": True, "pattern_matcher": False}  # see the module docstring
+        # torch 2.13's inductor: its post-grad pattern matcher rewrites
+        # add(p, mm(a, b), alpha=-lr) into addmm(p, a, b) and drops alpha, so
+        # param.add_(grad, alpha=-lr) would compute param + grad
+        options = {"cpp_wrapper": True, "pattern_matcher": False}
         return torch.compile(steps, fullgraph=True, dynamic=False, options=options)
 
     def _torch_name(self, ref: str) -> str:
@@ -252,8 +252,7 @@ class TorchModel(Model):
         # The compiled loop's body is a subgraph that torch treats as invoked for the first
         # time at every step, and a first invocation runs each op through a Python check of
         # custom-op aliasing (aot_autograd's _AnalyzeCustomOpInputOutputMode): 9 Python calls
-        # a step.  There are no custom ops here; off, the worked example fixed_2_3_2 (50,001
-        # steps) runs in ~1.5 s instead of ~12 s (measured 2026-12-02).
+        # a step, most of a long run's time.  There are no custom ops here: off.
         with torch._functorch.config.patch(check_custom_op_aliasing=False):
             losses, *new = self._compiled(params, Xb, Yb, start, stop)
         with torch.no_grad():
@@ -281,21 +280,29 @@ class TorchAdapter(Adapter):
     def versions(self) -> dict[str, str]:
         return {"torch": loaders.torch().__version__}
 
-    def refusal(self, spec: Any) -> str | None:  # type: ignore[override]
-        missing = sorted({lay.kind for lay in spec.layers} - set(LAYERS))
-        if missing:
-            return f"layer kind(s) {', '.join(missing)}"
-        for lay, ref in zip(spec.layers, spec.build_layers(), strict=True):
-            reason = LAYERS[lay.kind].unsupported(dict(ref.options), ref.input_shape)
+    def tables(self) -> Mapping[str, Collection[str]]:
+        return {
+            "layer kind": LAYERS,
+            "activation": ACTIVATIONS,
+            "loss": torch_losses.LOSSES,
+            "optimizer": optimizers.OPTIMIZERS,
+        }
+
+    def option_refusal(self, resolved: Resolved) -> str | None:
+        for lay in resolved.layers:
+            reason = LAYERS[lay.kind].refusal(lay.options, lay.input_shape)
             if reason:
                 return reason
-        return supports(spec)
+        spec = resolved.spec
+        reason = optimizers.option_refusal(spec.optimizer, resolved.optimizer_options)
+        return reason or torch_losses.option_refusal(spec.loss, spec.loss_options)
 
     def build(self, spec: NetworkSpec, params: Params, **options: Any) -> TorchModel:
         if options:
             raise TypeError(f"the torch adapter takes no options, got {sorted(options)}")
-        self.check_supported(spec)
-        return TorchModel(spec, params)
+        resolved = Resolved.of(spec)
+        self.check_supported(resolved)
+        return TorchModel(resolved, params)
 
     # ------------------------------------------------------------------ a user's model
     def owns(self, obj: Any) -> bool:
@@ -306,20 +313,13 @@ class TorchAdapter(Adapter):
             m.startswith(("keras", "tf_keras")) for m in modules
         )
 
-    def convert(self, obj: Any, **spec_options: Any) -> Any:
+    def convert(self, obj: Any, **spec_options: Any) -> Converted:
         from parity_tests.frameworks.torch.converters import from_torch
 
         return from_torch(obj, **spec_options)
 
-    def wrap(self, obj: Any, converted: Any) -> TorchModel:
-        spec = converted.spec
-        model = TorchModel(spec, converted.params)
-        model.model = obj
-        model.slots = dict(converted.slots)
-        model.state_slots = {}
-        model.optimizer = _optimizer(spec, obj.parameters())
-        model.groups = converted.groups
-        return model
+    def wrap(self, obj: Any, converted: Converted) -> TorchModel:
+        return TorchModel.wrapping(obj, converted)
 
     def loss_options(self, spec: NetworkSpec) -> dict[str, str]:
         """torch's ``BCELoss`` clamps the log at -100 (``clip="torch"``); torch has no

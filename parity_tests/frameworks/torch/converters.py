@@ -4,9 +4,10 @@
 activation module after it, if any) into one reference layer: ``Linear``, ``LayerNorm``,
 ``Embedding``, ``Flatten`` (torch's convolution, pooling and recurrent modules are
 channels-first or return tuples, so a ``Sequential`` of them is not the reference's network).
-``ACTIVATIONS``: activation module -> the reference activation and its options.  Parameters
-are translated with the adapter's own table (:mod:`.layers`), so a model converted here and
-rebuilt by the adapter is the same model.  torch is imported by the caller's model, never here.
+``ACTIVATIONS``: activation module -> the reference activation and how to read its options,
+the adapter's activation table (:mod:`.layers`) inverted, so the two cannot drift.  Parameters
+are translated with the adapter's own layer table, so a model converted here and rebuilt by
+the adapter is the same model.  torch is imported by the caller's model, never here.
 """
 
 from __future__ import annotations
@@ -15,44 +16,26 @@ from collections.abc import Callable
 from typing import Any
 
 from parity_tests.frameworks.common.conversion import Piece, assemble, dense_options, one_dtype
+from parity_tests.frameworks.torch.layers import ACTIVATIONS as LAYER_ACTIVATIONS
+from parity_tests.frameworks.torch.layers import LAYERS, TorchActivation
 from parity_tests.harness.conversion import ConversionError, Converted
 from reference_nn import LayerSpec
 
-ACTIVATIONS: dict[str, Callable[[Any], tuple[str, dict[str, float]]]] = {
-    "Identity": lambda m: ("identity", {}),
-    "Sigmoid": lambda m: ("sigmoid", {}),
-    "Tanh": lambda m: ("tanh", {}),
-    "ReLU": lambda m: ("relu", {}),
-    "LeakyReLU": lambda m: ("leaky_relu", {"alpha": float(m.negative_slope)}),
-    "ELU": lambda m: ("elu", {"alpha": float(m.alpha)}),
-    "Softplus": lambda m: _torch_softplus(m),
-    "Softmax": lambda m: _torch_softmax(m),
+# torch module class name -> (reference activation, its entry): the adapter's table inverted
+ACTIVATIONS: dict[str, tuple[str, TorchActivation]] = {
+    entry.module: (name, entry) for name, entry in LAYER_ACTIVATIONS.items()
 }
-
-
-def _torch_softplus(m: Any) -> tuple[str, dict[str, float]]:
-    if m.beta != 1 or m.threshold != 20:
-        raise ConversionError(
-            f"Softplus(beta={m.beta}, threshold={m.threshold}): the reference "
-            "has beta=1, threshold=20 only"
-        )
-    return "softplus", {}
-
-
-def _torch_softmax(m: Any) -> tuple[str, dict[str, float]]:
-    if m.dim not in (-1, 1):
-        raise ConversionError(f"Softmax(dim={m.dim}): the reference normalises the last axis")
-    return "softmax", {}
+if len(ACTIVATIONS) != len(LAYER_ACTIVATIONS):
+    raise RuntimeError("two reference activations name one torch module: the table is ambiguous")
 
 
 def _torch_linear(modules: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
-    from parity_tests.frameworks.torch.layers import LAYERS
-
     linear = modules[i]
-    activation, consumed = ("identity", {}), 1
+    activation: tuple[str, dict[str, float]] = ("identity", {})
+    consumed = 1
     if i + 1 < len(modules) and type(modules[i + 1]).__name__ in ACTIVATIONS:
-        activation = ACTIVATIONS[type(modules[i + 1]).__name__](modules[i + 1])
-        consumed = 2
+        name, entry = ACTIVATIONS[type(modules[i + 1]).__name__]
+        activation, consumed = (name, entry.read(modules[i + 1])), 2
     bias = linear.bias is not None
     params = {"W": LAYERS["dense"].from_torch("W", linear.weight.detach().numpy())}
     slots = {"W": (linear, "weight")}
@@ -72,12 +55,10 @@ def _torch_layernorm(modules: list[Any], i: int, input_shape: tuple[int, ...]) -
         )
     if getattr(norm, "bias", None) is None:
         raise ConversionError(f"torch position {i}: LayerNorm without a bias is not converted")
-    params = {n: getattr(norm, a).detach().numpy().copy() for n, a in _TORCH_GAMMA_BETA.items()}
-    slots = {n: (norm, a) for n, a in _TORCH_GAMMA_BETA.items()}
+    names = LAYERS["layernorm"].names
+    params = {n: getattr(norm, a).detach().numpy().copy() for n, a in names.items()}
+    slots = {n: (norm, a) for n, a in names.items()}
     return Piece(LayerSpec("layernorm", {"epsilon": float(norm.eps)}), params, slots, 1)
-
-
-_TORCH_GAMMA_BETA = {"gamma": "weight", "beta": "bias"}
 
 
 def _torch_embedding(modules: list[Any], i: int, input_shape: tuple[int, ...]) -> Piece:
