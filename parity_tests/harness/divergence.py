@@ -60,34 +60,6 @@ def _copy(grad: Any) -> Array | None:
     return np.array(grad.numpy() if hasattr(grad, "numpy") else grad)
 
 
-def _trace_numpy(model: Any, X: Array, y: Array) -> Trace:
-    net = model.network
-    outputs = []
-    a = X
-    for layer in net.layers:
-        a = layer.forward(a, True)
-        outputs.append(a)
-    grad = net.loss.gradient(net._loss_input(a), y)
-    reg: dict[str, Array] = {}
-    if net.regularizer is not None:
-        params = net.parameters
-        weights = {n: params[n] for n in net.weight_names()}
-        reg = net.regularizer.gradients(weights, len(y))
-    traces: list[LayerTrace] = [None] * len(net.layers)  # type: ignore[list-item]
-    for i in reversed(range(len(net.layers))):
-        layer = net.layers[i]
-        if layer is net._logits_layer:  # the loss gave dL/dz: no dL/d(output) exists
-            grad_out, grad = None, layer.backward_from_pre_activation(grad)
-        else:
-            grad_out, grad = grad, layer.backward(grad)
-        grads = {f"{i}.{k}": np.array(g) for k, g in layer.grads.items()}
-        for name in grads:
-            if name in reg:
-                grads[name] = grads[name] + reg[name]
-        traces[i] = LayerTrace(np.array(outputs[i]), _copy(grad_out), grads)
-    return Trace(X, traces)
-
-
 def _trace_keras(model: Any, X: Array, y: Array) -> Trace | None:
     """Through a ``tf.GradientTape``: on another Keras backend, untraced (None)."""
     if model.tf is None:
@@ -130,44 +102,11 @@ def _trace_keras(model: Any, X: Array, y: Array) -> Trace | None:
     )
 
 
-def _trace_jax(model: Any, X: Array, y: Array) -> Trace:
-    """``jax.grad`` of the loss with respect to the parameters and to a zero added to each
-    layer's output: the latter is ``dL/d(output)`` of that layer.  A training call, as the
-    other tracers': this call's dropout masks are drawn, the running statistics used."""
-    jax, jnp = model.jax, model.jnp
-    Xj, yj = jnp.asarray(X), jnp.asarray(y)
-    host = model._host(len(X))
-    outputs: list[Any] = []
-    model.forward(model.params, model.state_, host, Xj, outputs=outputs)
-    zeros = [jnp.zeros_like(o) for o in outputs]
-
-    def loss(params: Any, shifts: Any) -> Any:
-        out, _ = model.forward(params, model.state_, host, Xj, shifts=shifts)
-        return model.loss_fn(out, yj) + model.penalty(params, len(X))
-
-    grads, grad_outs = jax.grad(loss, argnums=(0, 1))(model.params, zeros)
-    return Trace(
-        X,
-        [
-            LayerTrace(
-                np.array(o),
-                np.array(g),
-                {
-                    k: model._layer(k).from_jax(k.split(".", 1)[1], np.asarray(v))
-                    for k, v in grads.items()
-                    if k.split(".", 1)[0] == str(i)
-                },
-            )
-            for i, (o, g) in enumerate(zip(outputs, grad_outs, strict=True))
-        ],
-    )
-
-
 TRACERS: dict[str, Callable[[Any, Array, Array], Trace | None]] = {
-    "numpy": _trace_numpy,
+    "numpy": lambda model, X, y: model.trace(X, y),
     "torch": lambda model, X, y: model.trace(X, y),
     "keras": _trace_keras,
-    "jax": _trace_jax,
+    "jax": lambda model, X, y: model.trace(X, y),
 }
 
 
