@@ -60,52 +60,10 @@ def _copy(grad: Any) -> Array | None:
     return np.array(grad.numpy() if hasattr(grad, "numpy") else grad)
 
 
-def _trace_keras(model: Any, X: Array, y: Array) -> Trace | None:
-    """Through a ``tf.GradientTape``: on another Keras backend, untraced (None)."""
-    if model.tf is None:
-        return None
-    tf, spec = model.tf, model.spec
-    x, t = tf.constant(X), tf.constant(y)
-    with tf.GradientTape() as tape:
-        h, outs = x, []
-        for group in getattr(model, "groups", None) or [[layer] for layer in model.layers]:
-            for layer in group:
-                h = layer(h, training=True)
-            outs.append(h)
-        loss = model.loss_fn(t, h)
-        reg = spec.regularizer
-        if reg and reg["convention"] == "keras":
-            loss = loss + tf.add_n(model.model.losses)
-        elif reg:
-            c = reg["lam"] / (2.0 * int(x.shape[0]))
-            kernels = [v for name, v in model.named_variables() if name in model.weights]
-            loss = loss + sum(c * tf.reduce_sum(k**2) for k in kernels)
-    names = [n for n, _ in model.named_variables()]
-    found = tape.gradient(loss, [*outs, *model.variables])
-    # None: nothing flows there.  The output of a softmax or sigmoid output layer gets none
-    # (the loss reads the logits behind it); a variable the loss does not touch has gradient 0
-    grad_outs = found[: len(outs)]
-    grads = {
-        name: np.zeros_like(np.asarray(v.numpy())) if g is None else np.array(g.numpy())
-        for name, v, g in zip(names, model.variables, found[len(outs) :], strict=True)
-    }
-    return Trace(
-        X,
-        [
-            LayerTrace(
-                np.array(o.numpy()),
-                _copy(g),
-                {k: v for k, v in grads.items() if k.split(".")[0] == str(i)},
-            )
-            for i, (o, g) in enumerate(zip(outs, grad_outs, strict=True))
-        ],
-    )
-
-
 TRACERS: dict[str, Callable[[Any, Array, Array], Trace | None]] = {
     "numpy": lambda model, X, y: model.trace(X, y),
     "torch": lambda model, X, y: model.trace(X, y),
-    "keras": _trace_keras,
+    "keras": lambda model, X, y: model.trace(X, y),
     "jax": lambda model, X, y: model.trace(X, y),
 }
 

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from parity_tests.cases.matrix import Case
-from parity_tests.frameworks.keras import adapter as keras_mirror
+from parity_tests.frameworks.keras import backends as keras_backends
+from parity_tests.frameworks.keras import losses as keras_losses
+from parity_tests.frameworks.keras.model import KerasModel
 from parity_tests.harness import loaders, registry
 from parity_tests.harness.parity import compare_case, failing
 from reference_nn import LayerSpec, NetworkSpec
@@ -61,16 +63,16 @@ def _probe(keras, what, rng):
 
 
 def _replacement(keras, what, rng):
-    """The adapter's float64 form of the op (see keras_mirror), and the exact value."""
+    """The adapter's float64 form of the op (see keras_backends), and the exact value."""
     ops = keras.ops
     X, Y = rng.normal(size=(8, 30)), rng.normal(size=(30, 20))
     x = ops.convert_to_tensor(X, dtype="float64")
     if what == "ops.mean":  # the losses: ops.sum and the backend's own division
         return ops.sum(x) / X.size, X.mean()
     if what == "ops.tanh":
-        return keras_mirror._tanh_by_tanh_shrink(keras)(x), np.tanh(X)
+        return keras_backends._tanh_by_tanh_shrink(keras)(x), np.tanh(X)
     if what == "layers.Dense":
-        layer = keras_mirror._einsum_dense(
+        layer = keras_backends._einsum_dense(
             keras,
             {"units": 20, "activation": "identity", "activation_options": {}, "use_bias": False},
             None,
@@ -136,13 +138,13 @@ def test_clean_backend_run_passes(framework):
 
 @pytest.mark.parametrize("framework", ["keras-jax", "keras-torch"], indirect=True)
 def test_a_wrong_loss_divisor_in_the_adapter_is_caught(framework, monkeypatch):
-    original = keras_mirror._loss_by_ops
+    original = keras_losses.by_ops
 
-    def planted(spec, n_out):
-        loss = original(spec, n_out)
+    def planted(name):
+        loss = original(name)
         return lambda y, p: loss(y, p) * (1 + 1e-9)  # a divisor one part in 1e9 off
 
-    monkeypatch.setattr(keras_mirror, "_loss_by_ops", planted)
+    monkeypatch.setattr(keras_losses, "by_ops", planted)
     bad = failing(compare_case(Case("control", SQUARE, seed=11), framework))
     assert ("loss", "loss") in bad and ("grads", "0.W") in bad
     assert ("forward", "output") not in bad
@@ -150,12 +152,12 @@ def test_a_wrong_loss_divisor_in_the_adapter_is_caught(framework, monkeypatch):
 
 @pytest.mark.parametrize("framework", ["keras-jax", "keras-torch"], indirect=True)
 def test_a_transposed_hidden_kernel_is_caught(framework, monkeypatch):
-    original = keras_mirror.KerasModel.set_parameters
+    original = KerasModel.set_parameters
 
     def transposed(self, params):
         original(self, {**params, "0.W": params["0.W"].T.copy()})  # square: no shape error
 
-    monkeypatch.setattr(keras_mirror.KerasModel, "set_parameters", transposed)
+    monkeypatch.setattr(KerasModel, "set_parameters", transposed)
     bad = failing(compare_case(Case("control", SQUARE, seed=11), framework))
     assert ("forward", "output") in bad and ("grads", "0.W") in bad
 
@@ -164,7 +166,7 @@ def test_a_transposed_hidden_kernel_is_caught(framework, monkeypatch):
 def test_float64_tanh_on_jax_without_the_replacement_is_caught(framework, monkeypatch):
     # Negative control of the replacement itself: with Keras's own tanh, float64 parity fails
     # (as a tanh output layer, its output is even typed float32).
-    monkeypatch.delitem(keras_mirror.FLOAT64_ACTIVATIONS, ("jax", "tanh"))
+    monkeypatch.delitem(keras_backends.FLOAT64_ACTIVATIONS, ("jax", "tanh"))
     bad = failing(compare_case(Case("control", SQUARE, seed=11), framework))
     assert ("forward", "output") in bad and ("grads", "0.W") in bad
     out_tanh = SQUARE.with_changes(

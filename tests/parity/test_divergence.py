@@ -9,7 +9,7 @@ import pytest
 from parity_tests.cases.matrix import Case, matrix_case
 from parity_tests.frameworks.jax import adapter as jax_adapter
 from parity_tests.frameworks.jax import layers as jax_layers
-from parity_tests.frameworks.keras import adapter as keras_mirror
+from parity_tests.frameworks.keras.model import KerasModel
 from parity_tests.frameworks.torch import adapter as torch_mirror
 from parity_tests.harness.divergence import explain_case, first_divergence
 from parity_tests.harness.parity import assert_parity
@@ -18,7 +18,8 @@ from reference_nn.layers import Dense
 from tests.parity.plants import scale_torch_module
 
 pytestmark = pytest.mark.frameworks
-# the frameworks with a per-layer tracer (parity_tests.harness.divergence.TRACERS) and a planted error
+# the frameworks with a per-layer tracer (parity_tests.harness.divergence.TRACERS) and a planted
+# error
 traced = pytest.mark.parametrize("framework", ["torch", "keras", "jax"], indirect=True)
 
 SPEC = NetworkSpec(
@@ -41,13 +42,13 @@ def _plant_in_second_layer(framework, monkeypatch):
     if framework == "torch":  # modules: Linear, Tanh, Linear, Sigmoid, ...
         scale_torch_module(monkeypatch, 3, "sigmoid", 1.001)
     elif framework == "keras":
-        original = keras_mirror.KerasModel.__init__
+        original = KerasModel.__init__
 
         def init(self, spec, params, **options):
             original(self, spec, params, **options)
             self.layers[1].activation = lambda z: self.tf.sigmoid(z) * 1.001
 
-        monkeypatch.setattr(keras_mirror.KerasModel, "__init__", init)
+        monkeypatch.setattr(KerasModel, "__init__", init)
     else:  # jax: layer 1 computed by a dense entry whose output is scaled
         dense = jax_layers.LAYERS["dense"]
         scaled = dataclasses.replace(

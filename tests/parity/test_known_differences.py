@@ -105,7 +105,7 @@ def test_keras_turns_a_sigmoid_output_back_into_logits(keras):
     )
     params = {"0.W": np.array([[30.0], [10.0]]), "0.b": np.array([5.0])}
     X, y = np.array([[1.0, 1.0], [0.2, 0.1]]), np.array([[0.0], [1.0]])
-    from parity_tests.frameworks.keras.adapter import KerasModel
+    from parity_tests.frameworks.keras.model import KerasModel
 
     mirror = KerasModel(spec, params)
     _, loss = mirror.output_and_loss(X, y)

@@ -58,7 +58,7 @@ def _keras_formulations() -> set[str]:
 def _keras_xla_cases() -> list[Case]:
     """Every hidden activation, loss and optimizer formulation Keras has, each at least once
     and in both dtypes: the cases above step eagerly in Keras (20 steps are too few to pay for
-    compiling, ``keras_mirror.COMPILE_FROM_STEPS``); these run its XLA loop."""
+    compiling, ``frameworks/keras/compiled.COMPILE_FROM_STEPS``); these run its XLA loop."""
     formulations = sorted(_keras_formulations())
     hidden, losses = list(HIDDEN), list(LOSS_VARIANTS)
     n = max(len(hidden), len(losses), len(formulations))

@@ -5,40 +5,42 @@ layer after it) into one reference layer: ``Dense``, ``Conv1D``, ``Conv2D``, ``M
 ``AveragePooling2D``, ``Flatten``, ``LayerNormalization``, ``Embedding``, ``SimpleRNN``,
 ``LSTM``, ``GRU``.  Keras' layouts are the reference's, so parameters copy as they are; an
 option the reference does not compute (``channels_first``, a recurrent dropout) is refused by
-name.  ``ACTIVATIONS``: Keras activation names -> the reference activation and its options.
+name.  ``ACTIVATIONS``: Keras activation names -> the reference activation, derived from the
+adapter's table (:data:`.layers.ACTIVATIONS`).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from parity_tests.frameworks.common.conversion import Piece, assemble, dense_options, one_dtype
+from parity_tests.frameworks.keras.layers import ACTIVATIONS as ADAPTER_ACTIVATIONS
 from parity_tests.harness.conversion import ConversionError, Converted
 from reference_nn import LayerSpec
 
-ACTIVATIONS: dict[str, tuple[str, dict[str, float]]] = {
-    "linear": ("identity", {}),
-    "sigmoid": ("sigmoid", {}),
-    "tanh": ("tanh", {}),
-    "relu": ("relu", {}),
-    "leaky_relu": ("leaky_relu", {"alpha": 0.2}),  # keras' default negative_slope
-    "elu": ("elu", {"alpha": 1.0}),
-    "softplus": ("softplus", {}),
-    "softmax": ("softmax", {}),
+# Keras activation name -> (the reference activation, {reference option: Keras keyword}):
+# the adapter's table read backwards
+ACTIVATIONS: dict[str, tuple[str, dict[str, str]]] = {
+    entry.name: (reference, entry.keywords) for reference, entry in ADAPTER_ACTIVATIONS.items()
 }
 
 
 def _keras_activation_fn(fn: Any, where: str) -> tuple[str, dict[str, float]]:
+    """The reference activation of a Keras activation function, its options read from the
+    function's defaults (``Dense(activation="leaky_relu")``: Keras' negative_slope 0.2)."""
     name = getattr(fn, "__name__", repr(fn))
     if name not in ACTIVATIONS:
         raise ConversionError(
             f"{where}: activation {name!r} has no reference equivalent; valid: "
             f"{', '.join(ACTIVATIONS)}"
         )
-    return ACTIVATIONS[name]
+    reference, keywords = ACTIVATIONS[name]
+    defaults = inspect.signature(fn).parameters
+    return reference, {option: float(defaults[kw].default) for option, kw in keywords.items()}
 
 
 def _keras_activation_layer(layer: Any, where: str) -> tuple[str, dict[str, float]] | None:
@@ -93,7 +95,7 @@ def _refuse_unless(layer: Any, where: str, **expected: Any) -> None:
             )
 
 
-def _keras_weights(layer: Any, names: dict[str, str]) -> tuple[dict, dict]:
+def _keras_weights(layer: Any, names: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parameters (reference name -> value, the Keras layout is the reference's) and slots
     (reference name -> (layer, dotted attribute)) for ``names`` {"W": "cell.kernel", ...}."""
     from operator import attrgetter

@@ -1,35 +1,60 @@
-"""Reference layer kinds in Keras 3: for each kind, the Keras layer that computes it and the
-names of its variables (Keras' layouts: ``Dense.kernel`` is ``(n_in, n_out)``, as in the
-reference).  A new layer kind is one entry in ``LAYERS``; the adapter is :mod:`.keras_mirror`.
-Only ``keras`` APIs are used here, so the table serves every Keras backend."""
+"""Reference layer kinds and activations in Keras 3: for each kind, the Keras layer that
+computes it and the names of its variables (Keras' layouts: ``Dense.kernel`` is ``(n_in,
+n_out)``, as in the reference); for each activation, the ``keras.activations`` function.  A new
+layer kind is one entry in ``LAYERS``, a new activation one entry in ``ACTIVATIONS`` (the
+converters read it backwards: :mod:`.converters`).  Only ``keras`` APIs are used here, so the
+tables serve every Keras backend; the adapter is :mod:`.adapter`."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from parity_tests.harness import loaders
+from reference_nn import get_activation
 from reference_nn.layers.dropout import dropout_mask
 
 
-def _activation(name: str, params: dict[str, float]) -> Any:
-    act = loaders.keras().activations
-    table: dict[str, Any] = {
-        "identity": "linear",
-        "sigmoid": "sigmoid",
-        "tanh": "tanh",
-        "relu": "relu",
-        # TF takes the slope as a float32 attribute: exact only for float32-representable alphas
-        "leaky_relu": lambda x: act.leaky_relu(x, negative_slope=params["alpha"]),
-        "elu": lambda x: act.elu(x, alpha=params.get("alpha", 1.0)),
-        "softplus": "softplus",
-        "softmax": "softmax",
-    }
-    return table[name]
+@dataclass(frozen=True)
+class KerasActivation:
+    """A reference activation as the Keras activation ``name``, its options by keyword."""
+
+    name: str  # keras.activations.<name>: what a layer's ``activation=`` takes
+    # reference option -> the Keras function's keyword ("alpha" -> "negative_slope")
+    keywords: dict[str, str] = field(default_factory=dict)
+
+    def build(self, reference: str, options: Mapping[str, float]) -> Any:
+        """A layer's ``activation=`` argument for ``reference(**options)``: the name, or the
+        function with the options resolved by the reference (its defaults filled in)."""
+        if not self.keywords:
+            return self.name
+        resolved = get_activation(reference, **options).options()
+        kwargs = {keyword: resolved[option] for option, keyword in self.keywords.items()}
+        function = getattr(loaders.keras().activations, self.name)
+        return lambda x: function(x, **kwargs)
+
+
+# reference activation -> its Keras activation
+ACTIVATIONS: dict[str, KerasActivation] = {
+    "identity": KerasActivation("linear"),
+    "sigmoid": KerasActivation("sigmoid"),
+    "tanh": KerasActivation("tanh"),
+    "relu": KerasActivation("relu"),
+    # TF takes the slope as a float32 attribute: exact only for float32-representable alphas
+    "leaky_relu": KerasActivation("leaky_relu", {"alpha": "negative_slope"}),
+    "elu": KerasActivation("elu", {"alpha": "alpha"}),
+    "softplus": KerasActivation("softplus"),
+    "softmax": KerasActivation("softmax"),
+}
+
+
+def activation(name: str, options: Mapping[str, float]) -> Any:
+    """A layer's ``activation=`` argument for the reference activation ``name(**options)``."""
+    return ACTIVATIONS[name].build(name, options)
 
 
 @dataclass(frozen=True)
@@ -43,7 +68,7 @@ class KerasLayer:
     # reference state name -> Keras non-trainable variable ("running_mean" -> "moving_mean")
     state_names: dict[str, str] = field(default_factory=dict)
     # options -> None, or what Keras cannot compute (the adapter refuses the spec with it)
-    unsupported: Callable[[dict[str, Any]], str | None] = lambda options: None
+    refusal: Callable[[dict[str, Any]], str | None] = lambda options: None
     # True: the layer reads host data per call (dropout masks), so steps run eagerly
     host_per_call: bool = False
 
@@ -51,7 +76,7 @@ class KerasLayer:
 def _dense(keras: Any, options: dict[str, Any], regularizer: Any, dtype: str) -> Any:
     return keras.layers.Dense(
         options["units"],
-        activation=_activation(options["activation"], options["activation_options"]),
+        activation=activation(options["activation"], options["activation_options"]),
         use_bias=options["use_bias"],
         kernel_regularizer=regularizer,
         dtype=dtype,  # explicit: after one float64 model, later layers no longer follow floatx
@@ -75,7 +100,7 @@ def _conv(name: str) -> Callable[..., Any]:
             padding=options["padding"],  # TensorFlow's rule, as the reference
             dilation_rate=_axes(options["dilation_rate"], rank),
             use_bias=options["use_bias"],
-            activation=_activation(options["activation"], options["activation_options"]),
+            activation=activation(options["activation"], options["activation_options"]),
             kernel_regularizer=regularizer,
             dtype=dtype,
         )
@@ -83,7 +108,7 @@ def _conv(name: str) -> Callable[..., Any]:
     return build
 
 
-def _conv_unsupported(options: dict[str, Any]) -> str | None:
+def _conv_refusal(options: dict[str, Any]) -> str | None:
     if np.max(options["strides"]) > 1 and np.max(options["dilation_rate"]) > 1:
         return "strides > 1 together with dilation_rate > 1 (Keras' Conv layers refuse it)"
     return None
@@ -282,8 +307,8 @@ _KERNEL_BIAS = {"W": "kernel", "b": "bias"}
 
 LAYERS: dict[str, KerasLayer] = {
     "dense": KerasLayer(_dense, _KERNEL_BIAS),
-    "conv1d": KerasLayer(_conv("Conv1D"), _KERNEL_BIAS, unsupported=_conv_unsupported),
-    "conv2d": KerasLayer(_conv("Conv2D"), _KERNEL_BIAS, unsupported=_conv_unsupported),
+    "conv1d": KerasLayer(_conv("Conv1D"), _KERNEL_BIAS, refusal=_conv_refusal),
+    "conv2d": KerasLayer(_conv("Conv2D"), _KERNEL_BIAS, refusal=_conv_refusal),
     "maxpool2d": KerasLayer(_pool("MaxPooling2D"), {}),
     "avgpool2d": KerasLayer(_pool("AveragePooling2D"), {}),
     "flatten": KerasLayer(_flatten, {}),
@@ -295,8 +320,8 @@ LAYERS: dict[str, KerasLayer] = {
     "layernorm": KerasLayer(_layernorm, _GAMMA_BETA),
     "dropout": KerasLayer(_dropout, {}, host_per_call=True),
     "embedding": KerasLayer(_embedding, {"W": "embeddings"}),
-    "simple_rnn": KerasLayer(_recurrent("SimpleRNN"), _RNN_NAMES, unsupported=_one_bias_only),
-    "lstm": KerasLayer(_recurrent("LSTM"), _RNN_NAMES, unsupported=_one_bias_only),
+    "simple_rnn": KerasLayer(_recurrent("SimpleRNN"), _RNN_NAMES, refusal=_one_bias_only),
+    "lstm": KerasLayer(_recurrent("LSTM"), _RNN_NAMES, refusal=_one_bias_only),
     "gru": KerasLayer(_recurrent("GRU"), _RNN_NAMES),
     "attention": KerasLayer(_attention, _ATTENTION_NAMES),
 }

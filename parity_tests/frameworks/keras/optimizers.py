@@ -1,6 +1,7 @@
 """A reference optimizer's options as a ``keras.optimizers`` optimizer, every argument explicit.
 
-Name mapping (reference -> Keras 3):
+``OPTIMIZERS``: reference optimizer name -> how it is built and which reference options it
+maps (reference -> Keras 3):
 
 * ``sgd``:     lr -> learning_rate, momentum, nesterov, weight_decay (decoupled)
 * ``rmsprop``: lr -> learning_rate, rho, eps -> epsilon, momentum, centered, weight_decay
@@ -9,8 +10,8 @@ Name mapping (reference -> Keras 3):
 
 Keras's ``weight_decay`` is decoupled (``p <- p - p wd lr`` before the step); ``0`` is passed
 as ``None``, which skips it.  Gradient clipping, EMA, loss scaling and accumulation are passed
-as off.  What Keras has no form of (any torch formulation other than plain SGD) is refused by
-:func:`unsupported`.
+as off.  What Keras has no form of (any torch formulation other than plain SGD, an option the
+table does not map set to other than its default) is refused by :func:`option_refusal`.
 
 Constants: Keras turns a Python float that goes through ``ops.cast`` (SGD momentum, Adam's
 betas, weight_decay) into float32 first, so ``exact=True`` passes NumPy float64 scalars, which
@@ -19,13 +20,15 @@ it keeps exact.  ``exact=False`` passes plain Python floats: what a user who wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from parity_tests.harness import loaders
-from reference_nn import get_optimizer
+from reference_nn import OPTIMIZERS as REFERENCE_OPTIMIZERS
 
 _OFF = {
     "clipnorm": None,
@@ -36,74 +39,112 @@ _OFF = {
     "gradient_accumulation_steps": None,
 }
 
-
-def _resolved(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    return get_optimizer(name, **options).options()
+Constant = Callable[[float], Any]  # a hyperparameter as Keras gets it (see ``exact``)
 
 
-def unsupported(name: str, options: Mapping[str, Any]) -> str | None:
-    """None if Keras has this optimizer and options, else what it lacks."""
-    o = _resolved(name, options)
-    if o["convention"] == "keras":
-        return None
-    if name == "sgd":
-        if o["weight_decay"]:
-            return "torch's coupled weight_decay (g <- g + wd p)"
-        if o["momentum"]:
-            return "torch's formulation of momentum (v <- mu v + (1 - dampening) g)"
-        return None  # plain SGD: the same update in both conventions
-    if name == "rmsprop":
-        return "torch's formulation of RMSprop (epsilon outside the root)"
-    if name == "adam":
-        return "torch's formulation of Adam (epsilon on the corrected root)"
-    return f"optimizer {name}"
+@dataclass(frozen=True)
+class KerasOptimizer:
+    """One reference optimizer in Keras."""
+
+    # (keras.optimizers, resolved options, constant) -> the Keras optimizer
+    build: Callable[[Any, Mapping[str, Any], Constant], Any]
+    # the reference options ``build`` passes on; any other set to other than its default is
+    # refused by name (``convention`` is checked by ``torch_refusal``)
+    maps: tuple[str, ...]
+    # resolved options in the torch convention -> what Keras has no form of, else None
+    torch_refusal: Callable[[Mapping[str, Any]], str | None]
 
 
-unsupported_optimizer = unsupported
+def _weight_decay(o: Mapping[str, Any], c: Constant) -> Any:
+    return c(o["weight_decay"]) if o["weight_decay"] else None
+
+
+def _sgd(optimizers: Any, o: Mapping[str, Any], c: Constant) -> Any:
+    return optimizers.SGD(
+        learning_rate=float(o["lr"]),
+        momentum=c(o["momentum"]),
+        nesterov=o["nesterov"],
+        weight_decay=_weight_decay(o, c),
+        **_OFF,
+    )
+
+
+def _sgd_torch(o: Mapping[str, Any]) -> str | None:
+    if o["weight_decay"]:
+        return "torch's coupled weight_decay (g <- g + wd p)"
+    if o["momentum"]:
+        return "torch's formulation of momentum (v <- mu v + (1 - dampening) g)"
+    return None  # plain SGD: the same update in both conventions
+
+
+def _rmsprop(optimizers: Any, o: Mapping[str, Any], c: Constant) -> Any:
+    return optimizers.RMSprop(
+        learning_rate=float(o["lr"]),
+        rho=c(o["rho"]),
+        momentum=c(o["momentum"]),
+        epsilon=c(o["eps"]),
+        centered=o["centered"],
+        weight_decay=_weight_decay(o, c),
+        **_OFF,
+    )
+
+
+def _adam(optimizers: Any, o: Mapping[str, Any], c: Constant) -> Any:
+    return optimizers.Adam(
+        learning_rate=float(o["lr"]),
+        beta_1=c(o["beta1"]),
+        beta_2=c(o["beta2"]),
+        epsilon=c(o["eps"]),
+        amsgrad=o["amsgrad"],
+        weight_decay=_weight_decay(o, c),
+        **_OFF,
+    )
+
+
+OPTIMIZERS: dict[str, KerasOptimizer] = {
+    "sgd": KerasOptimizer(_sgd, ("lr", "momentum", "nesterov", "weight_decay"), _sgd_torch),
+    "rmsprop": KerasOptimizer(
+        _rmsprop,
+        ("lr", "rho", "eps", "momentum", "centered", "weight_decay"),
+        lambda o: "torch's formulation of RMSprop (epsilon outside the root)",
+    ),
+    "adam": KerasOptimizer(
+        _adam,
+        ("lr", "beta1", "beta2", "eps", "amsgrad", "weight_decay"),
+        lambda o: "torch's formulation of Adam (epsilon on the corrected root)",
+    ),
+}
+
+
+def _default(name: str, option: str) -> Any:
+    """The reference optimizer's default for ``option`` (from its signature)."""
+    return inspect.signature(REFERENCE_OPTIMIZERS[name].__init__).parameters[option].default
+
+
+def option_refusal(name: str, options: Mapping[str, Any]) -> str | None:
+    """None if Keras has optimizer ``name`` with these resolved options, else what it lacks."""
+    entry = OPTIMIZERS.get(name)
+    if entry is None:
+        return f"optimizer {name}"
+    if options["convention"] != "keras":
+        reason = entry.torch_refusal(options)
+        if reason:
+            return reason
+    for option, value in options.items():
+        if option not in (*entry.maps, "convention") and value != _default(name, option):
+            return f"{name}'s option {option}={value!r} (Keras's optimizer has no such option)"
+    return None
 
 
 def build(name: str, options: Mapping[str, Any], *, exact: bool = True) -> Any:
-    """``keras.optimizers.<X>(...)`` for the reference optimizer ``name(**options)``.
-
-    Call it under ``loaders.keras_floatx(dtype)``: the learning-rate variable takes floatx.
-    """
-    reason = unsupported(name, options)
+    """``keras.optimizers.<X>(...)`` for the reference optimizer ``name`` with its resolved
+    ``options``.  Call it under ``loaders.keras_floatx(dtype)``: the learning-rate variable
+    takes floatx."""
+    reason = option_refusal(name, options)
     if reason:
         raise ValueError(f"Keras has no equivalent of {reason}")
-    optimizers = loaders.keras().optimizers
-    o = _resolved(name, options)
 
-    def c(value: float) -> float:
+    def constant(value: float) -> Any:
         return np.float64(value) if exact else float(value)
 
-    lr = float(o["lr"])
-    wd = c(o["weight_decay"]) if o["weight_decay"] else None
-    if name == "sgd":
-        return optimizers.SGD(
-            learning_rate=lr,
-            momentum=c(o["momentum"]),
-            nesterov=o["nesterov"],
-            weight_decay=wd,
-            **_OFF,
-        )
-    if name == "rmsprop":
-        return optimizers.RMSprop(
-            learning_rate=lr,
-            rho=c(o["rho"]),
-            momentum=c(o["momentum"]),
-            epsilon=c(o["eps"]),
-            centered=o["centered"],
-            weight_decay=wd,
-            **_OFF,
-        )
-    if name == "adam":
-        return optimizers.Adam(
-            learning_rate=lr,
-            beta_1=c(o["beta1"]),
-            beta_2=c(o["beta2"]),
-            epsilon=c(o["eps"]),
-            amsgrad=o["amsgrad"],
-            weight_decay=wd,
-            **_OFF,
-        )
-    raise ValueError(f"Keras has no equivalent of optimizer {name}")
+    return OPTIMIZERS[name].build(loaders.keras().optimizers, options, constant)
