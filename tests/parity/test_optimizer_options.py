@@ -2,6 +2,7 @@
 ``OPTION_VARIANTS`` x float64/float32 x framework, forward, loss, gradients and weights after 1
 and 20 steps, within the tolerances of ``parity_tests/harness/tolerances.py``."""
 
+import dataclasses
 import importlib
 
 import pytest
@@ -112,6 +113,21 @@ def test_unsupported_reasons_name_the_formulation():
     assert "torch's formulation of Adam" in optim_keras.option_refusal(
         "adam", _resolved("adam", {"lr": 0.1, "amsgrad": True, "convention": "torch"})
     )
+
+
+def test_keras_refuses_an_option_its_table_does_not_map_by_name(monkeypatch):
+    """An option of the reference that the Keras entry does not pass on is refused, never
+    dropped: here ``amsgrad`` as if the Adam entry did not map it (at its default it is not)."""
+    options = _resolved("adam", {"lr": 0.01, "amsgrad": True, "convention": "keras"})
+    assert optim_keras.option_refusal("adam", options) is None
+    entry = optim_keras.OPTIMIZERS["adam"]
+    unmapped = tuple(k for k in entry.maps if k != "amsgrad")
+    monkeypatch.setitem(optim_keras.OPTIMIZERS, "adam", dataclasses.replace(entry, maps=unmapped))
+    assert optim_keras.option_refusal("adam", options) == (
+        "adam's option amsgrad=True (Keras's optimizer has no such option)"
+    )
+    default = _resolved("adam", {"lr": 0.01, "convention": "keras"})
+    assert optim_keras.option_refusal("adam", default) is None
 
 
 # ---------------------------------------------------------------- negative controls
