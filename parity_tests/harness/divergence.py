@@ -13,65 +13,22 @@ before that step and step ``k``'s forward and backward pass is traced layer by l
 
 Steps count from 1 (step 1 is the first update); layers from 0 (the spec's ``layers[i]``).
 
-Per-layer traces come from each framework's model internals, one tracer per framework in
-``TRACERS`` (a new framework adds one entry; without one, only the step is reported):
-``NumpyModel.network.layers``, ``TorchModel.model`` (an ``nn.Sequential``, split into each
-reference layer's modules by the kind's entry in :mod:`.torch_layers`), ``KerasModel.layers``
-(one Keras layer per reference layer) and ``JaxModel.forward`` (differentiated with respect to
-a zero added to each layer's output, which gives that layer's ``dL/d(output)``).  Activations
-are compared in the reference layout; a layer kind whose framework layout differs (channels
-first) would need its translation here.
+Per-layer traces come from each model's ``Model.trace`` (the protocol; each framework's
+``frameworks/<name>/trace.py``): a model that cannot trace (Keras on a backend other than
+TensorFlow) returns None, and only the step is reported.  Activations are compared in the
+reference layout, which every trace returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from parity_tests.harness import registry
 from parity_tests.harness.compare import tensor_error
-from parity_tests.harness.protocol import Array, Model, Params
+from parity_tests.harness.protocol import Array, Model, Params, Trace
 from parity_tests.harness.tolerances import tolerance
-
-
-@dataclass
-class LayerTrace:
-    output: Array
-    # dL/d(output of this layer); None where the loss does not read the output: a loss on the
-    # logits behind it (Keras on TensorFlow with a softmax or sigmoid output layer)
-    grad_out: Array | None
-    grads: dict[str, Array]  # this layer's parameter gradients, by reference name ("1.W")
-
-
-@dataclass
-class Trace:
-    inputs: Array
-    layers: list[LayerTrace]
-
-
-# ------------------------------------------------------------------------------ tracers
-def _copy(grad: Any) -> Array | None:
-    """A framework's gradient as a NumPy copy; None stays None (nothing flowed there)."""
-    if grad is None:
-        return None
-    return np.array(grad.numpy() if hasattr(grad, "numpy") else grad)
-
-
-TRACERS: dict[str, Callable[[Any, Array, Array], Trace | None]] = {
-    "numpy": lambda model, X, y: model.trace(X, y),
-    "torch": lambda model, X, y: model.trace(X, y),
-    "keras": lambda model, X, y: model.trace(X, y),
-    "jax": lambda model, X, y: model.trace(X, y),
-}
-
-
-def trace(framework: str, model: Model, X: Array, y: Array) -> Trace | None:
-    """Per-layer forward and backward of ``model`` on ``(X, y)``; None without a tracer."""
-    tracer = TRACERS.get(framework)
-    return tracer(model, X, y) if tracer else None
 
 
 # ------------------------------------------------------------------------------ locating
@@ -178,7 +135,7 @@ def step_and_locate(
             continue
         ref.set_parameters(before)
         other.set_parameters(before if same_parameters else before_other)
-        ta, tb = trace(reference, ref, xb, yb), trace(framework, other, xb, yb)
+        ta, tb = ref.trace(xb, yb), other.trace(xb, yb)
         if ta is None or tb is None:
             return Divergence(k, None, "untraced", f"parameters {', '.join(parted)} part")
         layer, where, detail = locate(ta, tb, dtype)

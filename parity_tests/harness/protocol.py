@@ -48,7 +48,7 @@ Params = dict[str, Array]
 Batches = NDArray[np.int64]  # (steps, batch) sample indices
 
 
-class NotMirrored(ValueError):
+class Refused(ValueError):
     """The spec uses something this framework has no equivalent for (the message says what)."""
 
 
@@ -232,7 +232,7 @@ class Adapter:
     def check_supported(self, spec: NetworkSpec | Resolved) -> None:
         reason = self.refusal(spec)
         if reason:
-            raise NotMirrored(f"{self.name} has no equivalent of {reason}")
+            raise Refused(f"{self.name} has no equivalent of {reason}")
 
     # A user's own model (refnn check-model, from_torch / from_keras): adapters of frameworks
     # people write models in implement these, and name such a model ("a torch module").

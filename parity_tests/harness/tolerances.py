@@ -58,8 +58,8 @@ So no framework needs limits of its own: the default table holds for all of them
 because the Keras adapter avoids the Keras ops that compute float64 in float32 on JAX and
 torch (Keras 3.15's ``result_type`` maps float64 to float32 there: ``ops.matmul`` so
 ``Dense`` and ``ops.maximum`` on torch, ``ops.tanh`` on JAX, ``ops.mean`` so every loss
-class on both; see ``keras_mirror`` and ``test_backends.py``).  Used as they are, they would
-have needed float64 limits of ~1e-7 (forward) to ~1e-6 (steps) on those backends: float32
+class on both; see ``frameworks/keras/backends.py`` and ``test_backends.py``).  Used as they are,
+they would have needed float64 limits of ~1e-7 (forward) to ~1e-6 (steps) on those backends: float32
 grade, which would hide every error between 1e-14 and 1e-7.
 
 ``TRAJECTORY`` is for long per-sample runs (the housing experiment): the largest elementwise
@@ -155,9 +155,9 @@ def tolerance(
 # ==========  =========================================  =========================================
 #
 # All inside the dense limits by a factor of 30 or more, so the sequence kinds use TOLERANCES
-# unchanged.  Two causes found on the way, neither a tolerance: Keras' attention scale is
-# cast through float32 on TensorFlow (4.7e-10 in float64 until the adapter passed it as a
-# NumPy float64; test_sequence_known_differences shows it), and attention's key bias has a
+# unchanged.  Two effects that are not tolerances: Keras' attention scale is cast through
+# float32 on TensorFlow unless given as a NumPy float64, as the adapter gives it (4.7e-10 in
+# float64 otherwise; test_sequence_known_differences shows it), and attention's key bias has a
 # gradient that is zero by the mathematics (its computed value is rounding noise, ~1e-17), so
 # it is measured against the norm of the whole gradient (Layer.zero_gradient_names,
 # compare_runs' ``noise``), not against itself.  Its planted errors (the sequence negative

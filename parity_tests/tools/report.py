@@ -203,7 +203,7 @@ def _heatmap(worst: dict[tuple[str, str, str], Comparison], path: Path) -> None:
     shown = ax.imshow(image, aspect="auto", cmap="viridis", vmin=-6, vmax=1)
     ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=6)
     ax.set_yticks(range(len(rows)), rows, fontsize=6)
-    ax.set_title("log10(worst error / tolerance): above 0 fails; blank: not mirrored")
+    ax.set_title("log10(worst error / tolerance): above 0 fails; blank: refused")
     fig.colorbar(shown, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.frameworks
 
 # The layer kinds the converters read, each with specs that exercise its options.  A new entry
 # in TORCH_MODULES / KERAS_LAYERS must add its specs here (test_every_converter_is_exercised).
-# float32-representable alphas: TF takes the leaky slope as a float32 attribute (frameworks/keras/layers.py)
+# float32-representable alphas: TF takes the leaky slope as a float32 attribute
+# (frameworks/keras/layers.py)
 OPTIONS = {"leaky_relu": {"alpha": 0.25}, "elu": {"alpha": 0.5}}
 KIND_SPECS = {
     "dense": [

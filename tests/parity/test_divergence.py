@@ -18,8 +18,7 @@ from reference_nn.layers import Dense
 from tests.parity.plants import scale_torch_module
 
 pytestmark = pytest.mark.frameworks
-# the frameworks with a per-layer tracer (parity_tests.harness.divergence.TRACERS) and a planted
-# error
+# the frameworks whose models trace layer by layer (Model.trace) and a planted error
 traced = pytest.mark.parametrize("framework", ["torch", "keras", "jax"], indirect=True)
 
 SPEC = NetworkSpec(

@@ -175,5 +175,5 @@ def test_an_option_the_table_does_not_map_is_refused_by_name(monkeypatch):
     entry = optim_jax.OPTIMIZERS["adam"]
     unmapped = tuple(k for k in entry.maps if k != "amsgrad")
     monkeypatch.setitem(optim_jax.OPTIMIZERS, "adam", dataclasses.replace(entry, maps=unmapped))
-    assert adapter.refusal(spec) == "the adam option(s) amsgrad"
+    assert adapter.refusal(spec) == "the adam option(s) amsgrad (not mapped to JAX's optimizer)"
     assert adapter.refusal(dataclasses.replace(spec, optimizer_options=options)) is None

@@ -40,8 +40,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from parity_tests.frameworks.common.optimizer_maps import unmapped_refusal
 from parity_tests.harness import loaders
-from reference_nn import get_optimizer
 
 State = dict[str, Any]
 Tree = dict[str, Any]
@@ -68,13 +68,7 @@ class Optimizer:
 def option_refusal(name: str, options: Mapping[str, Any]) -> str | None:
     """The options of ``name`` (resolved) set away from their defaults that its entry does not
     map, by name; None where the entry computes them all."""
-    entry = OPTIMIZERS[name]
-    unmapped = set(options) - set(entry.maps)
-    if not unmapped:
-        return None
-    defaults = get_optimizer(name, **{k: v for k, v in options.items() if k in entry.maps})
-    changed = sorted(k for k in unmapped if options[k] != defaults.options().get(k))
-    return f"the {name} option(s) {', '.join(changed)}" if changed else None
+    return unmapped_refusal(name, options, OPTIMIZERS[name].maps, "JAX")
 
 
 def uses_optax(name: str, options: Mapping[str, Any]) -> bool:

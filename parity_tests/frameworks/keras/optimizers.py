@@ -20,15 +20,14 @@ it keeps exact.  ``exact=False`` passes plain Python floats: what a user who wri
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from parity_tests.frameworks.common.optimizer_maps import unmapped_refusal
 from parity_tests.harness import loaders
-from reference_nn import OPTIMIZERS as REFERENCE_OPTIMIZERS
 
 _OFF = {
     "clipnorm": None,
@@ -116,11 +115,6 @@ OPTIMIZERS: dict[str, KerasOptimizer] = {
 }
 
 
-def _default(name: str, option: str) -> Any:
-    """The reference optimizer's default for ``option`` (from its signature)."""
-    return inspect.signature(REFERENCE_OPTIMIZERS[name].__init__).parameters[option].default
-
-
 def option_refusal(name: str, options: Mapping[str, Any]) -> str | None:
     """None if Keras has optimizer ``name`` with these resolved options, else what it lacks."""
     entry = OPTIMIZERS.get(name)
@@ -130,10 +124,7 @@ def option_refusal(name: str, options: Mapping[str, Any]) -> str | None:
         reason = entry.torch_refusal(options)
         if reason:
             return reason
-    for option, value in options.items():
-        if option not in (*entry.maps, "convention") and value != _default(name, option):
-            return f"{name}'s option {option}={value!r} (Keras's optimizer has no such option)"
-    return None
+    return unmapped_refusal(name, options, entry.maps, "Keras")
 
 
 def build(name: str, options: Mapping[str, Any], *, exact: bool = True) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from parity_tests.harness import loaders
-from parity_tests.harness.protocol import NotMirrored
+from parity_tests.harness.protocol import Refused
 
 LossFn = Callable[[Any, Any], Any]
 
@@ -62,5 +62,5 @@ def build(name: str, options: Mapping[str, Any]) -> LossFn:
     """``loss(output, target)`` for the reference loss ``name(**options)``."""
     reason = option_refusal(name, options)
     if reason:
-        raise NotMirrored(f"torch has no equivalent of {reason}")
+        raise Refused(f"torch has no equivalent of {reason}")
     return LOSSES[name](options)

@@ -18,13 +18,12 @@ silently dropped).  Options arrive resolved (every default filled in:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from parity_tests.frameworks.common.optimizer_maps import unmapped_refusal
 from parity_tests.harness import loaders
-from reference_nn import OPTIMIZERS as REFERENCE_OPTIMIZERS
 
 _COMMON = {"foreach": False, "maximize": False, "differentiable": False}
 
@@ -90,26 +89,14 @@ OPTIMIZERS: dict[str, TorchOptimizer] = {
 }
 
 
-def _unmapped(name: str, options: Mapping[str, Any]) -> list[str]:
-    """The options at a non-default value that ``OPTIMIZERS[name]`` does not map (the
-    convention is read by :func:`option_refusal` itself)."""
-    defaults = inspect.signature(REFERENCE_OPTIMIZERS[name]).parameters
-    return sorted(
-        key
-        for key, value in options.items()
-        if key not in (*OPTIMIZERS[name].maps, "convention")
-        and (key not in defaults or value != defaults[key].default)
-    )
-
-
 def option_refusal(name: str, options: Mapping[str, Any]) -> str | None:
     """None if torch has optimizer ``name`` with these (resolved) options, else what it
     lacks."""
     if name not in OPTIMIZERS:
         return f"optimizer {name}"
-    unmapped = _unmapped(name, options)
+    unmapped = unmapped_refusal(name, options, OPTIMIZERS[name].maps, "torch")
     if unmapped:
-        return f"{name} option(s) {', '.join(unmapped)} (not mapped to torch.optim)"
+        return unmapped
     if options["convention"] == "torch":
         return None
     if name == "sgd":
