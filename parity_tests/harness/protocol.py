@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -194,9 +194,13 @@ class Adapter:
         category left out is implemented whole (the reference)."""
         return {}
 
+    # (category, name) -> reason: the registry entries this framework declines on purpose
+    REFUSALS: ClassVar[Mapping[tuple[str, str], str]] = {}
+
     def refusals(self) -> Mapping[tuple[str, str], str]:
-        """``(category, name) -> reason`` for each registry entry this framework declines."""
-        return {}
+        """``(category, name) -> reason`` for each registry entry this framework declines
+        (its ``REFUSALS``; an adapter whose refusals vary, by backend, adds to them)."""
+        return self.REFUSALS
 
     def option_refusal(self, resolved: Resolved) -> str | None:
         """The reason this framework cannot run an option of ``resolved`` (a convention it

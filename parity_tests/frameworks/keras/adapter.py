@@ -54,7 +54,7 @@ class KerasAdapter(Adapter):
         }
 
     def refusals(self) -> Mapping[tuple[str, str], str]:
-        return backends.refusals(self.backend)
+        return {**self.REFUSALS, **backends.refusals(self.backend)}
 
     def option_refusal(self, resolved: Resolved) -> str | None:
         """A layer option Keras' layer refuses, a loss convention this backend does not

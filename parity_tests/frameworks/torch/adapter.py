@@ -109,7 +109,9 @@ class TorchModel(Model):
         out: Params = {}
         for name, (kind, _, _) in self.slots.items():
             value = tensors(self.tensor(name)).detach().numpy()
-            out[name] = LAYERS[kind].from_torch(name.split(".", 1)[1], value)
+            # a copy whatever the table's translation returns: an identity translation would
+            # hand out a view of the live tensor, which the next step would change
+            out[name] = np.array(LAYERS[kind].from_torch(name.split(".", 1)[1], value))
         return out
 
     def parameters(self) -> Params:
