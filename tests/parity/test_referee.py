@@ -122,5 +122,5 @@ def test_a_zero_gradient_measured_alone_is_an_error_of_one(monkeypatch):
     monkeypatch.setattr(registry, "FRAMEWORKS", only)
     case = layer_case("attention-last", "float32")
     assert referee_errors(case)["numpy"] < 1e-5
-    monkeypatch.setattr(referee, "noise", lambda spec: frozenset())
+    monkeypatch.setattr(referee, "zero_gradient_parameters", lambda spec: frozenset())
     assert referee_errors(case)["numpy"] > REFEREE_BOUND
